@@ -1,0 +1,1 @@
+"""Hydra plugins of this project (found by Hydra through the `hydra_plugins` namespace package)."""

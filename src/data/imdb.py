@@ -1,0 +1,93 @@
+"""IMDB sentiment task: cached token ids, a seeded class-balanced training subset, full test set."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from src.data.disk_cache import cache_path, load_or_compute
+from src.data.imdb_archive import read_reviews, resolve_source, source_fingerprint
+from src.data.subsets import balanced_subset, stratified_split
+from src.data.task import InputSpec, TaskData
+from src.data.tokenize import fit_vocabulary, to_padded_ids
+
+TOKEN_CACHE_VERSION = 1
+
+
+@lru_cache(maxsize=8)
+def token_arrays(
+    source: Path, fingerprint: str, cache_dir: str, num_words: int, maxlen: int, truncating: str, padding: str
+) -> tuple[dict[str, np.ndarray], bool]:
+    """Token ids and labels of both splits, from memory, the disk cache, or the source.
+
+    `fingerprint` is part of the in-process key so that a changed archive is re-read.
+    """
+    key = {
+        "version": TOKEN_CACHE_VERSION,
+        "source": fingerprint,
+        "num_words": num_words,
+        "maxlen": maxlen,
+        "truncating": truncating,
+        "padding": padding,
+    }
+
+    def compute() -> dict[str, np.ndarray]:
+        reviews = read_reviews(source)
+        vectorizer = fit_vocabulary(reviews.train_texts, num_words)
+        encode = lambda texts: to_padded_ids(vectorizer, texts, maxlen, truncating, padding)  # noqa: E731
+        return {
+            "x_train": encode(reviews.train_texts),
+            "y_train": reviews.train_labels,
+            "x_test": encode(reviews.test_texts),
+            "y_test": reviews.test_labels,
+        }
+
+    return load_or_compute(cache_path(cache_dir, "imdb-tokens", key), compute)
+
+
+def load_imdb(
+    *,
+    name: str,
+    loss: str,
+    source: str | None,
+    cache_dir: str,
+    num_words: int,
+    maxlen: int,
+    truncating: str,
+    padding: str,
+    n_train: int | None,
+    n_test: int | None,
+    seed: int,
+    validation_split: float,
+) -> TaskData:
+    """Build one trial's IMDB data.
+
+    The training subset of `n_train` reviews is class-balanced and drawn with `seed`;
+    validation is split off that subset. Test metrics use the whole test split unless
+    `n_test` asks for a (balanced, seeded) subset.
+    """
+    path = resolve_source(source, cache_dir)
+    arrays, cached = token_arrays(
+        path, source_fingerprint(path), str(cache_dir), num_words, maxlen, truncating, padding
+    )
+    rng = np.random.default_rng(seed)
+    y_train_all, y_test_all = arrays["y_train"], arrays["y_test"]
+    chosen = balanced_subset(y_train_all, n_train or len(y_train_all), rng)
+    train_idx, val_idx = stratified_split(chosen, y_train_all, validation_split, rng)
+    test_idx = (
+        balanced_subset(y_test_all, n_test, rng) if n_test else np.arange(len(y_test_all))
+    )
+    return TaskData(
+        name=name,
+        spec=InputSpec(kind="token_ids", sequence_length=maxlen, vocab_size=num_words),
+        loss=loss,
+        x_train=arrays["x_train"][train_idx],
+        y_train=y_train_all[train_idx],
+        x_val=arrays["x_train"][val_idx],
+        y_val=y_train_all[val_idx],
+        x_test=arrays["x_test"][test_idx],
+        y_test=y_test_all[test_idx],
+        info={"data_cache_hit": cached, "source": str(path), "source_fingerprint": source_fingerprint(path)},
+    )

@@ -1,0 +1,51 @@
+"""Recurrent classifiers: (Embedding) -> stacked, optionally bidirectional RNN -> Dense(1)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+
+from src.data.task import InputSpec
+from src.models.inputs import sequence_input, sigmoid_output
+
+
+def build_rnn(
+    *,
+    spec: InputSpec,
+    rnn_layer: Callable[..., keras.layers.Layer],
+    name: str,
+    units: int = 64,
+    embedding_dim: int = 128,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    activation: str = "tanh",
+    recurrent_activation: str | None = None,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    unroll: bool = False,
+) -> keras.Model:
+    """Embedding(embedding_dim) (for token ids) -> `num_layers` x rnn_layer(units) -> Dense(1, sigmoid).
+
+    `rnn_layer` is the Keras layer class (SimpleRNN, LSTM, GRU) given by the model config;
+    `recurrent_activation` applies to gated layers only and is ignored when None.
+    """
+    inputs = sequence_input(spec)
+    x = inputs
+    if spec.kind == "token_ids":
+        x = keras.layers.Embedding(spec.vocab_size, embedding_dim, name="embedding")(x)
+    gate_kwargs = {} if recurrent_activation is None else {"recurrent_activation": recurrent_activation}
+    for depth in range(num_layers):
+        last = depth == num_layers - 1
+        layer = rnn_layer(
+            units,
+            activation=activation,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            unroll=unroll,
+            return_sequences=spec.per_step_targets or not last,
+            **gate_kwargs,
+        )
+        x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+    outputs = sigmoid_output()(x)
+    return keras.Model(inputs, outputs, name=name)

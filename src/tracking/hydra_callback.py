@@ -1,0 +1,57 @@
+"""Hydra callback owning a multirun's MLflow parent run and its closing comparison table."""
+
+from __future__ import annotations
+
+import atexit
+import os
+from typing import Any
+
+import mlflow
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from src.tracking.store import PARENT_RUN_ENV, connect
+from src.tracking.summary import sweep_table
+
+
+class MlflowSweepCallback(Callback):
+    """Creates the parent run before the first trial and closes it after the last.
+
+    Trials find the parent through an environment variable, which also reaches launchers
+    that run trials in worker processes. If the multirun dies, the parent is closed as
+    FAILED at interpreter exit so no run stays RUNNING.
+    """
+
+    def __init__(self) -> None:
+        self.parent_run_id: str | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        experiment_id = connect(config.tracking)
+        overrides = " ".join(config.hydra.overrides.task)
+        run = mlflow.MlflowClient().create_run(
+            experiment_id,
+            run_name=f"sweep {config.hydra.sweep.dir.split('multirun/')[-1]}",
+            tags={"sweep": "true", "sweep_overrides": overrides, "sweep_dir": str(config.hydra.sweep.dir)},
+        )
+        self.parent_run_id = run.info.run_id
+        os.environ[PARENT_RUN_ENV] = self.parent_run_id
+        atexit.register(self._close_if_open, "FAILED")
+        print(f"[sweep] MLflow parent run {self.parent_run_id} in experiment '{config.tracking.experiment_name}'")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.parent_run_id is None:
+            return
+        table = sweep_table(self.parent_run_id)
+        if not table.empty:
+            print("\n" + table.to_string(index=False))
+            mlflow.MlflowClient().log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
+        self._close_if_open("FINISHED")
+
+    def _close_if_open(self, status: str) -> None:
+        if self.parent_run_id is None:
+            return
+        client = mlflow.MlflowClient()
+        if client.get_run(self.parent_run_id).info.status == "RUNNING":
+            client.set_terminated(self.parent_run_id, status)
+        os.environ.pop(PARENT_RUN_ENV, None)
+        self.parent_run_id = None

@@ -1,0 +1,120 @@
+"""One MLflow run per trial: params and tags at start, epochs as they end, results, final status."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import mlflow
+import pandas as pd
+import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
+
+from src.tracking.params import flatten_config
+from src.tracking.store import PARENT_RUN_ENV, connect
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class MlflowEpochLogger(keras.callbacks.Callback):
+    """Logs every numeric value of an epoch's logs (loss, acc, val_*, epoch_seconds, ...) with step=epoch (1-based)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.client = mlflow.MlflowClient()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        metrics = {name: float(value) for name, value in (logs or {}).items() if _is_number(value)}
+        self.client.log_batch(
+            self.run_id,
+            metrics=[mlflow.entities.Metric(name, value, _now_ms(), epoch + 1) for name, value in metrics.items()],
+        )
+
+
+class TrialRun:
+    """Context manager owning one trial's MLflow run.
+
+    The run always ends: FINISHED on success, FAILED with an `error` tag when the trial
+    raises, KILLED on Ctrl-C. Inside a multirun it is a child of the sweep's parent run.
+    """
+
+    def __init__(self, cfg: DictConfig, run_name: str, tags: dict[str, str]) -> None:
+        self.cfg = cfg
+        self.run_name = run_name
+        self.tags = tags
+        self.run_id: str | None = None
+
+    def __enter__(self) -> "TrialRun":
+        experiment_id = connect(self.cfg.tracking)
+        run = mlflow.start_run(
+            experiment_id=experiment_id,
+            run_name=self.run_name,
+            parent_run_id=os.environ.get(PARENT_RUN_ENV),
+            tags={**self.tags, **_environment_tags()},
+        )
+        self.run_id = run.info.run_id
+        mlflow.log_params(flatten_config(self.cfg))
+        mlflow.log_text(OmegaConf.to_yaml(self.cfg, resolve=True), "config.yaml")
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            mlflow.end_run("FINISHED")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            mlflow.set_tag("error", "interrupted")
+            mlflow.end_run("KILLED")
+        else:
+            mlflow.set_tag("error", f"{exc_type.__name__}: {exc}"[:5000])
+            mlflow.end_run("FAILED")
+        return False
+
+    def epoch_logger(self) -> MlflowEpochLogger:
+        return MlflowEpochLogger(self.run_id)
+
+    def log_result(self, metrics: dict[str, float], history: dict[str, list[float]], model: keras.Model) -> None:
+        """Final metrics plus the history CSV and model summary as artifacts."""
+        mlflow.log_metrics({name: value for name, value in metrics.items() if math.isfinite(value)})
+        history_frame = pd.DataFrame(history)
+        history_frame.insert(0, "epoch", range(1, len(history_frame) + 1))
+        mlflow.log_text(history_frame.to_csv(index=False), "history.csv")
+        summary = io.StringIO()
+        model.summary(print_fn=lambda line, **_: summary.write(line + "\n"))
+        mlflow.log_text(summary.getvalue(), "model_summary.txt")
+
+
+def _environment_tags() -> dict[str, str]:
+    tags = {"tensorflow_version": tf.__version__, "keras_version": keras.__version__}
+    commit = _git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+        tags["git_commit"] = commit
+    return tags
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,76 @@
+"""Train one model, or a sweep of them, and track every trial in MLflow.
+
+    python -m src.train                                   # one run with the defaults
+    python -m src.train model=lstm data.n_train=1000      # one run, overridden
+    python -m src.train -m model=simplernn,lstm,gru data.n_train=10,100,25000
+    python -m src.train +sweeps=main_grid                 # a named preset from sweeps/
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+import src  # noqa: F401  (quiets TensorFlow before it is imported)
+from src.tracking.trial_run import TrialRun
+from src.training.trainer import train
+
+
+def _is_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _run_identity(cfg: DictConfig) -> tuple[str, dict[str, str]]:
+    """The run name and the tags that say where a trial came from."""
+    hydra_cfg = HydraConfig.get()
+    overrides = " ".join(hydra_cfg.overrides.task)
+    short_name = hydra_cfg.job.override_dirname
+    tags = {
+        "model": str(cfg.model.name),
+        "data": str(cfg.data.name),
+        "optimizer": hydra_cfg.runtime.choices.get("optimizer", ""),
+        "hydra_overrides": overrides,
+    }
+    if _is_multirun():
+        tags["sweep_job_num"] = str(hydra_cfg.job.num)
+        return f"#{hydra_cfg.job.num} {short_name}".strip(), tags
+    return f"{cfg.model.name} {short_name}".strip(), tags
+
+
+def run_trial(cfg: DictConfig) -> dict[str, float]:
+    """Train one configured trial inside its MLflow run and print a one-line result."""
+    run_name, tags = _run_identity(cfg)
+    verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if _is_multirun() else 2)
+    with TrialRun(cfg, run_name, tags) as run:
+        result = train(cfg, callbacks=[run.epoch_logger()], verbose=verbose)
+        run.log_result(result.metrics, result.history, result.model)
+    m = result.metrics
+    print(
+        f"[trial] {run_name}: model={cfg.model.name} n_train={int(m['n_train'] + m['n_val'])} "
+        f"test_acc={m.get('test_acc', float('nan')):.4f} (n_test={int(m['n_test'])}) "
+        f"fit={m['fit_seconds']:.1f}s",
+        flush=True,
+    )
+    return m
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry point; returns the validation accuracy for sweepers that optimize it."""
+    try:
+        metrics = run_trial(cfg)
+    except Exception as error:
+        if not _is_multirun():
+            raise
+        # The run is already FAILED in MLflow with the reason; the sweep goes on.
+        print(f"[trial] FAILED: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        return None
+    return metrics.get("val_acc")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Training: Keras callbacks for timing and divergence, and the fit/evaluate recipe."""

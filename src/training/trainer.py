@@ -1,0 +1,103 @@
+"""The training recipe: seed -> data -> model -> fit -> evaluate, with no tracking code."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from src.data.task import TaskData
+from src.training.callbacks import EpochTimer, StopOnNonFiniteLoss
+
+
+# Each trial builds a new model, so Keras retraces its train function; TensorFlow warns
+# about that on every sweep, although it is expected and cheap next to training.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+class TrialDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class TrialResult:
+    """What one trial produced: final metrics, per-epoch history, and the objects behind them."""
+
+    metrics: dict[str, float]
+    history: dict[str, list[float]]
+    model: keras.Model
+    data: TaskData
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_data(cfg: DictConfig) -> TaskData:
+    """Instantiate the configured loader for this trial's seed and validation split."""
+    return instantiate(cfg.data, seed=cfg.trainer.seed, validation_split=cfg.trainer.validation_split)
+
+
+def build_model(cfg: DictConfig, data: TaskData) -> keras.Model:
+    """Build and compile the configured model for the task's inputs."""
+    model = instantiate(cfg.model, spec=data.spec)
+    model.compile(optimizer=instantiate(cfg.optimizer), loss=data.loss, metrics=list(data.metrics))
+    return model
+
+
+def train(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int = 2) -> TrialResult:
+    """Run one trial. Extra `callbacks` (loggers, pruners) see every epoch's logs.
+
+    Raises `TrialDiverged` when the loss becomes NaN or infinite.
+    """
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(cfg.trainer.seed)
+
+    start = time.perf_counter()
+    data = prepare_data(cfg)
+    data_seconds = time.perf_counter() - start
+
+    model = build_model(cfg, data)
+    divergence = StopOnNonFiniteLoss()
+    validation = (data.x_val, data.y_val) if len(data.x_val) else None
+
+    start = time.perf_counter()
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=validation,
+        epochs=cfg.trainer.epochs,
+        batch_size=cfg.trainer.batch_size,
+        callbacks=[EpochTimer(), divergence, *callbacks],
+        verbose=verbose,
+    )
+    fit_seconds = time.perf_counter() - start
+    if divergence.diverged_at_epoch is not None:
+        raise TrialDiverged(f"loss became {divergence.bad_value} at epoch {divergence.diverged_at_epoch}")
+
+    start = time.perf_counter()
+    test = model.evaluate(data.x_test, data.y_test, batch_size=cfg.trainer.eval_batch_size, verbose=0, return_dict=True)
+    eval_seconds = time.perf_counter() - start
+
+    epochs_run = len(history.history["loss"])
+    steps_per_epoch = int(np.ceil(len(data.x_train) / cfg.trainer.batch_size))
+    train_seconds = float(np.sum(history.history["train_seconds"]))
+    metrics = {
+        **{f"test_{name}": float(value) for name, value in test.items()},
+        **{name: float(values[-1]) for name, values in history.history.items() if name not in _TIMING_KEYS},
+        "n_params": float(model.count_params()),
+        "data_seconds": data_seconds,
+        "fit_seconds": fit_seconds,
+        "eval_seconds": eval_seconds,
+        "ms_per_step": 1000.0 * train_seconds / (epochs_run * steps_per_epoch),
+        "inference_ms_per_sample": 1000.0 * eval_seconds / len(data.x_test),
+        "epochs_run": float(epochs_run),
+        **{name: float(size) for name, size in data.sizes.items()},
+    }
+    return TrialResult(metrics=metrics, history=history.history, model=model, data=data)
+
+
+_TIMING_KEYS = {"epoch_seconds", "train_seconds"}
