@@ -16,8 +16,11 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
+from src.data.imdb_archive import DataSourceError
+from src.errors import ConfigError
 from src.tracking.trial_run import TrialRun
 from src.training.trainer import train
+from src.validation import validate_config
 
 
 def _is_multirun() -> bool:
@@ -61,6 +64,12 @@ def run_trial(cfg: DictConfig) -> dict[str, float]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the validation accuracy for sweepers that optimize it."""
+    try:
+        validate_config(cfg)
+    except (ConfigError, DataSourceError) as error:
+        # One line and exit code 2, before any MLflow run exists.
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(2)
     try:
         metrics = run_trial(cfg)
     except Exception as error:

@@ -10,7 +10,8 @@ import numpy as np
 from src.data.disk_cache import cache_path, load_or_compute
 from src.data.imdb_archive import read_reviews, resolve_source, source_fingerprint
 from src.data.subsets import balanced_subset, stratified_split
-from src.data.task import InputSpec, TaskData
+from src.data.task import InputSpec, TaskData, provides_inputs
+from src.errors import ConfigError
 from src.data.tokenize import fit_vocabulary, to_padded_ids
 
 TOKEN_CACHE_VERSION = 1
@@ -47,6 +48,48 @@ def token_arrays(
     return load_or_compute(cache_path(cache_dir, "imdb-tokens", key), compute)
 
 
+def _prepared(cfg) -> dict[str, np.ndarray]:
+    path = resolve_source(cfg.data.source, cfg.data.cache_dir)
+    arrays, _ = token_arrays(
+        path, source_fingerprint(path), str(cfg.data.cache_dir), cfg.data.num_words, cfg.data.maxlen,
+        cfg.data.truncating, cfg.data.padding,
+    )
+    return arrays
+
+
+def _smallest_usable_n_train(validation_split: float) -> int:
+    """Fewest reviews that give each class at least one training and one validation review."""
+    n = 2
+    while True:
+        per_class = n // 2
+        n_val = int(round(per_class * validation_split))
+        if per_class - n_val >= 1 and (validation_split == 0 or n_val >= 1):
+            return n
+        n += 1
+
+
+def check_imdb_sizes(cfg) -> None:
+    """n_train and n_test must fit the source and leave both classes in training and validation.
+
+    This reads (or loads from cache) the prepared arrays, which the trials need anyway.
+    """
+    arrays = _prepared(cfg)
+    n_train, n_test, split = cfg.data.n_train, cfg.data.n_test, cfg.trainer.validation_split
+    available = len(arrays["y_train"])
+    if n_train is not None and n_train > available:
+        raise ConfigError("data.n_train", n_train, f"at most {available} (the training reviews in data.source), or null for all")
+    smallest = _smallest_usable_n_train(split)
+    if (n_train if n_train is not None else available) < smallest:
+        raise ConfigError(
+            "data.n_train", n_train,
+            f"at least {smallest}, so that each class has a review in training and in validation "
+            f"(trainer.validation_split={split})",
+        )
+    if n_test is not None and n_test > len(arrays["y_test"]):
+        raise ConfigError("data.n_test", n_test, f"at most {len(arrays['y_test'])} (the test reviews), or null for all")
+
+
+@provides_inputs("token_ids", check_sizes=check_imdb_sizes)
 def load_imdb(
     *,
     name: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -45,3 +45,39 @@ class TaskData:
     @property
     def sizes(self) -> dict[str, int]:
         return {"n_train": len(self.x_train), "n_val": len(self.x_val), "n_test": len(self.x_test)}
+
+
+InputKind = Literal["token_ids", "features"]
+
+
+def provides_inputs(kind: InputKind, check_sizes: Callable[[Any], None] | None = None) -> Callable:
+    """Declare on a loader which input kind it gives and how to check its size settings before training."""
+
+    def mark(loader: Callable) -> Callable:
+        loader.input_kind = kind
+        loader.check_sizes = check_sizes
+        return loader
+
+    return mark
+
+
+def accepts_inputs(*kinds: InputKind) -> Callable:
+    """Declare on a model builder which input kinds it can take."""
+
+    def mark(builder: Callable) -> Callable:
+        builder.input_kinds = kinds
+        return builder
+
+    return mark
+
+
+def provided_input_kind(loader: Callable) -> InputKind:
+    return loader.input_kind
+
+
+def accepted_input_kinds(builder: Callable) -> tuple[InputKind, ...]:
+    return builder.input_kinds
+
+
+def size_check(loader: Callable) -> Callable[[Any], None] | None:
+    return loader.check_sizes

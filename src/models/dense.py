@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from src.data.task import InputSpec
+from src.data.task import InputSpec, accepts_inputs
 from src.models.inputs import sequence_input, sigmoid_output
 
 
@@ -14,6 +14,7 @@ def _dense_stack(x: keras.KerasTensor, hidden_units: list[int], activation: str)
     return x
 
 
+@accepts_inputs("token_ids")
 def build_mlp(
     *, spec: InputSpec, name: str, hidden_units: list[int] = (128, 64), activation: str = "sigmoid"
 ) -> keras.Model:
@@ -27,6 +28,7 @@ def build_mlp(
     return keras.Model(inputs, outputs, name=name)
 
 
+@accepts_inputs("token_ids")
 def build_dense_bow(
     *, spec: InputSpec, name: str, hidden_units: list[int] = (16, 16), activation: str = "relu"
 ) -> keras.Model:

@@ -6,10 +6,11 @@ from typing import Callable
 
 import keras
 
-from src.data.task import InputSpec
+from src.data.task import InputSpec, accepts_inputs
 from src.models.inputs import sequence_input, sigmoid_output
 
 
+@accepts_inputs("token_ids", "features")
 def build_rnn(
     *,
     spec: InputSpec,

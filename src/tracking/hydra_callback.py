@@ -15,17 +15,25 @@ from src.tracking.summary import sweep_table
 
 
 class MlflowSweepCallback(Callback):
-    """Creates the parent run before the first trial and closes it after the last.
+    """Creates the parent run when the first trial starts and closes it after the last.
 
-    Trials find the parent through an environment variable, which also reaches launchers
-    that run trials in worker processes. If the multirun dies, the parent is closed as
-    FAILED at interpreter exit so no run stays RUNNING.
+    The parent is created at the first trial, not at multirun start, so a sweep refused by
+    validation leaves no run behind. Trials find it through an environment variable. If
+    the multirun dies, the parent is closed as FAILED at interpreter exit so no run stays
+    RUNNING.
     """
 
     def __init__(self) -> None:
         self.parent_run_id: str | None = None
+        self.sweep_config: DictConfig | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.sweep_config = config
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.sweep_config is None or self.parent_run_id is not None:
+            return  # a single run, or the parent exists already
+        config = self.sweep_config
         experiment_id = connect(config.tracking)
         overrides = " ".join(config.hydra.overrides.task)
         run = mlflow.MlflowClient().create_run(

@@ -1,0 +1,73 @@
+"""The course's 8-bit binary-addition task: add two numbers bit by bit, least significant bit first."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from src.data.task import InputSpec, TaskData, provides_inputs
+from src.errors import ConfigError
+
+
+def exact_match(y_true, y_pred):
+    """1 for a sequence whose every bit is right (the whole sum is correct), else 0."""
+    correct = keras.ops.equal(keras.ops.cast(y_pred > 0.5, "float32"), keras.ops.cast(y_true, "float32"))
+    return keras.ops.cast(keras.ops.all(keras.ops.reshape(correct, (keras.ops.shape(correct)[0], -1)), axis=1), "float32")
+
+
+def to_bits(numbers: np.ndarray, bits: int) -> np.ndarray:
+    """Binary digits of each number, least significant first: shape (len(numbers), bits)."""
+    return ((numbers[:, None] >> np.arange(bits)) & 1).astype(np.float32)
+
+
+def addition_examples(count: int, bits: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`count` random pairs a, b < 2**(bits-1), so a + b always fits in `bits` bits.
+
+    Inputs have shape (count, bits, 2): step t holds bit t of a and of b. Targets have
+    shape (count, bits, 1): bit t of a + b.
+    """
+    limit = 2 ** (bits - 1)
+    a, b = rng.integers(0, limit, size=count), rng.integers(0, limit, size=count)
+    x = np.stack([to_bits(a, bits), to_bits(b, bits)], axis=-1)
+    y = to_bits(a + b, bits)[..., None]
+    return x, y
+
+
+def check_addition_sizes(cfg) -> None:
+    """Validation needs at least one example, and training at least one more."""
+    n_val = int(round(cfg.data.n_train * cfg.trainer.validation_split))
+    if cfg.data.n_train - n_val < 1 or (cfg.trainer.validation_split > 0 and n_val < 1):
+        raise ConfigError(
+            "data.n_train", cfg.data.n_train,
+            f"too small to leave examples for both training and validation (trainer.validation_split={cfg.trainer.validation_split})",
+        )
+
+
+@provides_inputs("features", check_sizes=check_addition_sizes)
+def load_binary_addition(
+    *,
+    name: str,
+    loss: str,
+    bits: int,
+    n_train: int,
+    n_test: int,
+    seed: int,
+    validation_split: float,
+) -> TaskData:
+    """Seeded train / validation / test sets of the binary-addition task."""
+    rng = np.random.default_rng(seed)
+    x_train, y_train = addition_examples(n_train, bits, rng)
+    x_test, y_test = addition_examples(n_test, bits, rng)
+    n_val = int(round(n_train * validation_split))
+    return TaskData(
+        name=name,
+        spec=InputSpec(kind="features", sequence_length=bits, n_features=2, per_step_targets=True),
+        loss=loss,
+        x_train=x_train[n_val:],
+        y_train=y_train[n_val:],
+        x_val=x_train[:n_val],
+        y_val=y_train[:n_val],
+        x_test=x_test,
+        y_test=y_test,
+        metrics=["acc", exact_match],
+    )

@@ -1,0 +1,92 @@
+"""Check a composed config before any training, so a typo fails in seconds, not in trial 17.
+
+`validate_config` raises `ConfigError` with the key, the bad value and what is allowed.
+The entry point calls it for a single run; the sweeper calls it for every grid point
+before the first trial starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import keras
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
+
+from src.data.task import accepted_input_kinds, provided_input_kind, size_check
+from src.errors import ConfigError, show
+
+
+ACTIVATIONS = sorted(
+    name
+    for name, member in vars(keras.activations).items()
+    if inspect.isfunction(member) and not name.startswith("_") and name not in {"get", "serialize", "deserialize"}
+)
+
+_POSITIVE_INTS = [
+    "model.units", "model.embedding_dim", "model.num_layers", "trainer.epochs", "trainer.batch_size",
+    "trainer.eval_batch_size", "data.maxlen", "data.num_words", "data.bits", "data.n_train", "data.n_test",
+]
+_FRACTIONS = ["model.dropout", "model.recurrent_dropout", "trainer.validation_split"]
+_CHOICES = {
+    "model.activation": ACTIVATIONS,
+    "model.recurrent_activation": [None, *ACTIVATIONS],
+    "data.truncating": ["pre", "post"],
+    "data.padding": ["pre", "post"],
+}
+
+
+def _check_positive_int(key: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        raise ConfigError(key, value, "a whole number > 0")
+
+
+def _check_fraction(key: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+        raise ConfigError(key, value, "a number in [0, 1)")
+
+
+def _check_choice(key: str, value: Any, allowed: list) -> None:
+    if value not in allowed:
+        raise ConfigError(key, value, "one of " + ", ".join(show(a) for a in allowed))
+
+
+def _check_optimizer(cfg: DictConfig) -> None:
+    rate = OmegaConf.select(cfg, "optimizer.learning_rate")
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0:
+        raise ConfigError("optimizer.learning_rate", rate, "a number > 0")
+    momentum = OmegaConf.select(cfg, "optimizer.momentum")
+    if momentum is not None and not 0 <= momentum < 1:
+        raise ConfigError("optimizer.momentum", momentum, "a number in [0, 1)")
+    clipnorm = OmegaConf.select(cfg, "optimizer.clipnorm")
+    if clipnorm is not None and clipnorm <= 0:
+        raise ConfigError("optimizer.clipnorm", clipnorm, "null or a number > 0")
+
+
+def _check_model_takes_data(cfg: DictConfig) -> None:
+    accepted = accepted_input_kinds(get_method(cfg.model._target_))
+    provided = provided_input_kind(get_method(cfg.data._target_))
+    if provided not in accepted:
+        raise ConfigError(
+            "model", cfg.model.name,
+            f"data={cfg.data.name} gives {provided} inputs, but model {cfg.model.name} only takes "
+            f"{' or '.join(accepted)}; use a recurrent model (simplernn, lstm, gru, bilstm)",
+        )
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise `ConfigError` for the first value in `cfg` that cannot work."""
+    for key in _POSITIVE_INTS:
+        _check_positive_int(key, OmegaConf.select(cfg, key))
+    for key in _FRACTIONS:
+        if OmegaConf.select(cfg, key) is not None or key.startswith("trainer"):
+            _check_fraction(key, OmegaConf.select(cfg, key, default=0.0))
+    for key, allowed in _CHOICES.items():
+        if OmegaConf.select(cfg, key, default="<absent>") != "<absent>":
+            _check_choice(key, OmegaConf.select(cfg, key), allowed)
+    _check_optimizer(cfg)
+    _check_model_takes_data(cfg)
+    check_sizes = size_check(get_method(cfg.data._target_))
+    if check_sizes is not None:
+        check_sizes(cfg)

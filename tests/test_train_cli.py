@@ -1,0 +1,63 @@
+"""The real entry point, `python -m src.train`, run as users run it, read back through MLflow."""
+
+from __future__ import annotations
+
+import mlflow
+
+TINY = ["trainer.epochs=2", "model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20"]
+
+
+def test_single_run_records_everything(run_cli, store_runs, tmp_path):
+    done = run_cli("model=gru", "data.n_train=60", *TINY)
+    assert "[trial]" in done.stdout and "test_acc=" in done.stdout
+
+    runs = store_runs()
+    assert len(runs) == 1
+    run = runs.iloc[0]
+    assert run["status"] == "FINISHED"
+    assert "tags.mlflow.parentRunId" not in runs.columns or runs["tags.mlflow.parentRunId"].isna().all()
+    assert run["params.model.units"] == "4" and run["params.data.n_train"] == "60"
+    assert run["params.optimizer._target_"] == "keras.optimizers.Adam"
+    assert run["params.trainer.batch_size"] == "32"
+    for metric in ("test_acc", "test_loss", "n_params", "data_seconds", "fit_seconds", "ms_per_step",
+                   "eval_seconds", "inference_ms_per_sample"):
+        assert run[f"metrics.{metric}"] >= 0, metric
+    assert run["metrics.n_test"] == 500, "test metrics come from the whole test split"
+    assert run["tags.model"] == "gru" and run["tags.tensorflow_version"]
+
+    client = mlflow.MlflowClient()
+    val_acc = client.get_metric_history(run["run_id"], "val_acc")
+    assert [m.step for m in val_acc] == [1, 2]
+    assert len(client.get_metric_history(run["run_id"], "epoch_seconds")) == 2
+    artifacts = {a.path for a in client.list_artifacts(run["run_id"])}
+    assert {"config.yaml", "history.csv", "model_summary.txt"} <= artifacts
+
+
+def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
+    done = run_cli("-m", "model=simplernn,lstm", "data.n_train=40", *TINY)
+    assert done.stdout.count("[trial]") == 2
+    assert "test_acc" in done.stdout.split("[trial]")[-1], "the multirun ends with a comparison table"
+
+    runs = store_runs()
+    children = runs[runs["tags.mlflow.parentRunId"].notna()]
+    parents = runs[runs["tags.mlflow.parentRunId"].isna()]
+    assert len(parents) == 1 and len(children) == 2
+    assert set(children["tags.mlflow.parentRunId"]) == {parents.iloc[0]["run_id"]}
+    assert set(runs["status"]) == {"FINISHED"}
+    assert sorted(children["params.model.name"]) == ["lstm", "simplernn"]
+    assert sorted(children["tags.sweep_job_num"]) == ["0", "1"]
+    for run_id in children["run_id"]:
+        assert len(mlflow.MlflowClient().get_metric_history(run_id, "val_acc")) == 2
+
+
+def test_failed_trial_is_recorded_and_sweep_goes_on(run_cli, store_runs, tmp_path, mini_archive):
+    empty = tmp_path / "empty_source"
+    (empty / "aclImdb").mkdir(parents=True)
+    done = run_cli("-m", f"data.source={empty},{mini_archive}", "data.n_train=40", *TINY, source=None)
+    runs = store_runs()
+    children = runs[runs["tags.mlflow.parentRunId"].notna()].set_index("tags.sweep_job_num")
+    assert children.loc["0", "status"] == "FAILED"
+    assert "no aclImdb" in children.loc["0", "tags.error"]
+    assert children.loc["1", "status"] == "FINISHED"
+    assert "RUNNING" not in set(runs["status"])
+    assert "FAILED" in done.stdout, "the closing table lists the failed trial"
