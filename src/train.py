@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import sys
+from typing import Any, Sequence
 
 import hydra
+import keras
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -30,13 +32,12 @@ def _is_multirun() -> bool:
 def _run_identity(cfg: DictConfig) -> tuple[str, dict[str, str]]:
     """The run name and the tags that say where a trial came from."""
     hydra_cfg = HydraConfig.get()
-    overrides = " ".join(hydra_cfg.overrides.task)
     short_name = hydra_cfg.job.override_dirname
     tags = {
         "model": str(cfg.model.name),
         "data": str(cfg.data.name),
         "optimizer": hydra_cfg.runtime.choices.get("optimizer", ""),
-        "hydra_overrides": overrides,
+        "hydra_overrides": " ".join(hydra_cfg.overrides.task),
     }
     if _is_multirun():
         tags["sweep_job_num"] = str(hydra_cfg.job.num)
@@ -44,12 +45,16 @@ def _run_identity(cfg: DictConfig) -> tuple[str, dict[str, str]]:
     return f"{cfg.model.name} {short_name}".strip(), tags
 
 
-def run_trial(cfg: DictConfig) -> dict[str, float]:
-    """Train one configured trial inside its MLflow run and print a one-line result."""
+def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, Any]:
+    """Train one configured trial inside its MLflow run and print a one-line result.
+
+    Returns the trial's outcome: ``{"run_id", "status": "FINISHED", "metrics"}``. Raises
+    whatever the trial raised, after the run has been recorded FAILED.
+    """
     run_name, tags = _run_identity(cfg)
     verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if _is_multirun() else 2)
     with TrialRun(cfg, run_name, tags) as run:
-        result = train(cfg, callbacks=[run.epoch_logger()], verbose=verbose)
+        result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
         run.log_result(result.metrics, result.history, result.model)
     m = result.metrics
     print(
@@ -58,12 +63,16 @@ def run_trial(cfg: DictConfig) -> dict[str, float]:
         f"fit={m['fit_seconds']:.1f}s",
         flush=True,
     )
-    return m
+    return {"run_id": run.run_id, "status": "FINISHED", "metrics": m}
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the validation accuracy for sweepers that optimize it."""
+def main(cfg: DictConfig) -> dict[str, Any]:
+    """Hydra entry point. Returns the trial outcome that sweepers read.
+
+    A bad config exits with code 2 and one line. In a multirun a failing trial is returned
+    as ``{"status": "FAILED", "error": ...}`` so the sweep goes on; a single run re-raises.
+    """
     try:
         validate_config(cfg)
     except (ConfigError, DataSourceError) as error:
@@ -71,14 +80,14 @@ def main(cfg: DictConfig) -> float | None:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
     try:
-        metrics = run_trial(cfg)
+        return run_trial(cfg)
     except Exception as error:
         if not _is_multirun():
             raise
         # The run is already FAILED in MLflow with the reason; the sweep goes on.
-        print(f"[trial] FAILED: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-        return None
-    return metrics.get("val_acc")
+        reason = f"{type(error).__name__}: {error}"
+        print(f"[trial] FAILED: {reason}", flush=True)
+        return {"run_id": None, "status": "FAILED", "error": reason, "metrics": {}}
 
 
 if __name__ == "__main__":

@@ -30,14 +30,14 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def run_cli(tmp_path: Path, cache_dir: Path, mini_archive: Path):
-    """Run `python -m src.train data.source=MINI ARGS` in a fresh folder with its own ./mlruns store."""
+    """Run `python -m src.train ARGS data.source=MINI` in a fresh folder with its own ./mlruns store."""
 
     def run(
         *args: str, check: bool = True, extra_env: dict[str, str] | None = None, source: Path | None = mini_archive
     ) -> subprocess.CompletedProcess:
         env = {**os.environ, "SEQSWEEP_CACHE_DIR": str(cache_dir), **(extra_env or {})}
         env.pop("MLFLOW_TRACKING_URI", None)
-        command = [sys.executable, "-m", "src.train", *([f"data.source={source}"] if source else []), *args]
+        command = [sys.executable, "-m", "src.train", *args, *([f"data.source={source}"] if source else [])]
         done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         if check and done.returncode != 0:
             pytest.fail(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")

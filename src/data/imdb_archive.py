@@ -70,7 +70,7 @@ def download_archive(url: str, target: Path) -> None:
         with tarfile.open(partial, "r:gz") as archive:  # a truncated gzip fails here
             for _ in archive:
                 pass
-    except (OSError, tarfile.TarError, DataSourceError) as error:
+    except (OSError, EOFError, tarfile.TarError, DataSourceError) as error:
         partial.unlink(missing_ok=True)
         raise DataSourceError(
             f"could not download the IMDB archive from {url} ({error}); on a machine without "

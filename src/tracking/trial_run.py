@@ -80,7 +80,10 @@ class TrialRun:
 
     def log_result(self, metrics: dict[str, float], history: dict[str, list[float]], model: keras.Model) -> None:
         """Final metrics plus the history CSV and model summary as artifacts."""
-        mlflow.log_metrics({name: value for name, value in metrics.items() if math.isfinite(value)})
+        # Per-epoch keys (loss, val_acc, ...) are already logged with step=epoch, and MLflow
+        # reports the last step as the run's value; logging them again would add a bogus step 0.
+        final = {name: value for name, value in metrics.items() if name not in history and math.isfinite(value)}
+        mlflow.log_metrics(final)
         history_frame = pd.DataFrame(history)
         history_frame.insert(0, "epoch", range(1, len(history_frame) + 1))
         mlflow.log_text(history_frame.to_csv(index=False), "history.csv")
