@@ -29,6 +29,8 @@ _POSITIVE_INTS = [
     "trainer.eval_batch_size", "data.maxlen", "data.num_words", "data.bits", "data.n_train", "data.n_test",
 ]
 _FRACTIONS = ["model.dropout", "model.recurrent_dropout", "trainer.validation_split"]
+# exact_match is logged by data=binary_addition only.
+_MONITORABLE = ["loss", "acc", "val_loss", "val_acc", "exact_match", "val_exact_match"]
 _CHOICES = {
     "model.activation": ACTIVATIONS,
     "model.recurrent_activation": [None, *ACTIVATIONS],
@@ -75,6 +77,20 @@ def _check_model_takes_data(cfg: DictConfig) -> None:
         )
 
 
+def _check_early_stopping(cfg: DictConfig) -> None:
+    settings = OmegaConf.select(cfg, "trainer.early_stopping")
+    if not settings or not settings.get("enabled"):
+        return
+    _check_choice("trainer.early_stopping.monitor", settings.monitor, _MONITORABLE)
+    patience = settings.patience
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        raise ConfigError("trainer.early_stopping.patience", patience, "a whole number >= 0")
+    if settings.monitor.startswith("val_") and not cfg.trainer.validation_split:
+        raise ConfigError(
+            "trainer.early_stopping.monitor", settings.monitor, "a training metric (loss, acc) when trainer.validation_split=0"
+        )
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Raise `ConfigError` for the first value in `cfg` that cannot work."""
     for key in _POSITIVE_INTS:
@@ -86,6 +102,7 @@ def validate_config(cfg: DictConfig) -> None:
         if OmegaConf.select(cfg, key, default="<absent>") != "<absent>":
             _check_choice(key, OmegaConf.select(cfg, key), allowed)
     _check_optimizer(cfg)
+    _check_early_stopping(cfg)
     _check_model_takes_data(cfg)
     check_sizes = size_check(get_method(cfg.data._target_))
     if check_sizes is not None:

@@ -60,3 +60,16 @@ def test_failing_single_run_exits_non_zero_and_is_recorded_failed(run_cli, store
     run = store_runs("binary_addition").iloc[0]
     assert run["status"] == "FAILED"
     assert "loss became nan at epoch 1" in run["tags.error"]
+
+
+def test_early_stopping_ends_a_trial_that_stops_improving(run_cli, store_runs):
+    # With a learning rate far below float32 resolution the weights never change, so
+    # val_loss cannot improve after the first epoch and patience=1 stops at epoch 2.
+    run_cli(
+        "data.n_train=40", *TINY[1:], "trainer.epochs=6", "optimizer.learning_rate=1e-12",
+        "trainer.early_stopping.enabled=true", "trainer.early_stopping.patience=1",
+    )
+    run = store_runs().iloc[0]
+    assert run["status"] == "FINISHED"
+    assert run["metrics.epochs_run"] == 2
+    assert len(mlflow.MlflowClient().get_metric_history(run["run_id"], "val_loss")) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import pandas as pd
 
-RESULT_COLUMNS = ["test_acc", "val_acc", "fit_seconds", "ms_per_step"]
+RESULT_COLUMNS = ["test_acc", "test_exact_match", "val_acc", "fit_seconds", "ms_per_step"]
 
 
 def child_runs(parent_run_id: str) -> pd.DataFrame:

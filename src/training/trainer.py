@@ -48,6 +48,18 @@ def build_model(cfg: DictConfig, data: TaskData) -> keras.Model:
     return model
 
 
+def early_stopping(cfg: DictConfig) -> list[keras.callbacks.Callback]:
+    """Keras EarlyStopping when `trainer.early_stopping.enabled`, else nothing."""
+    settings = cfg.trainer.get("early_stopping")
+    if not settings or not settings.enabled:
+        return []
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=settings.monitor, patience=settings.patience, restore_best_weights=settings.restore_best_weights
+        )
+    ]
+
+
 def train(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int = 2) -> TrialResult:
     """Run one trial. Extra `callbacks` (loggers, pruners) see every epoch's logs.
 
@@ -71,7 +83,7 @@ def train(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), v
         validation_data=validation,
         epochs=cfg.trainer.epochs,
         batch_size=cfg.trainer.batch_size,
-        callbacks=[EpochTimer(), divergence, *callbacks],
+        callbacks=[EpochTimer(), divergence, *early_stopping(cfg), *callbacks],
         verbose=verbose,
     )
     fit_seconds = time.perf_counter() - start
