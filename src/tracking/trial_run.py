@@ -53,11 +53,13 @@ class TrialRun:
 
     def __enter__(self) -> "TrialRun":
         experiment_id = connect(self.cfg.tracking)
+        parent_run_id = os.environ.get(PARENT_RUN_ENV)
+        sweep_tags = {"sweep_id": parent_run_id} if parent_run_id else {}
         run = mlflow.start_run(
             experiment_id=experiment_id,
             run_name=self.run_name,
-            parent_run_id=os.environ.get(PARENT_RUN_ENV),
-            tags={**self.tags, **_environment_tags()},
+            parent_run_id=parent_run_id,
+            tags={**self.tags, **sweep_tags, **_environment_tags()},
         )
         self.run_id = run.info.run_id
         mlflow.log_params(flatten_config(self.cfg))
