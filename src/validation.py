@@ -14,7 +14,13 @@ import keras
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
-from src.data.task import accepted_input_kinds, provided_input_kind, size_check
+from src.data.task import (
+    accepted_input_kinds,
+    model_config_check,
+    provided_input_kinds,
+    size_check,
+    wanted_inputs,
+)
 from src.errors import ConfigError, show
 
 
@@ -68,11 +74,14 @@ def _check_optimizer(cfg: DictConfig) -> None:
 
 def _check_model_takes_data(cfg: DictConfig) -> None:
     accepted = accepted_input_kinds(get_method(cfg.model._target_))
-    provided = provided_input_kind(get_method(cfg.data._target_))
-    if provided not in accepted:
+    provided = provided_input_kinds(get_method(cfg.data._target_))
+    wanted = wanted_inputs(cfg.model)
+    # A model that asks for a form gets it if the loader has it; others get the loader's default.
+    kind = wanted.kind if wanted is not None else provided[0]
+    if kind not in provided or kind not in accepted:
         raise ConfigError(
             "model", cfg.model.name,
-            f"data={cfg.data.name} gives {provided} inputs, but model {cfg.model.name} only takes "
+            f"data={cfg.data.name} gives {' or '.join(provided)} inputs, but model {cfg.model.name} only takes "
             f"{' or '.join(accepted)}; use a recurrent model (simplernn, lstm, gru, bilstm)",
         )
 
@@ -103,6 +112,9 @@ def validate_config(cfg: DictConfig) -> None:
             _check_choice(key, OmegaConf.select(cfg, key), allowed)
     _check_optimizer(cfg)
     _check_early_stopping(cfg)
+    check_model = model_config_check(get_method(cfg.model._target_))
+    if check_model is not None:
+        check_model(cfg)
     _check_model_takes_data(cfg)
     check_sizes = size_check(get_method(cfg.data._target_))
     if check_sizes is not None:

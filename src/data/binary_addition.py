@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from src.data.task import InputSpec, TaskData, provides_inputs
+from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
 from src.errors import ConfigError
 
 
@@ -53,8 +53,11 @@ def load_binary_addition(
     n_test: int,
     seed: int,
     validation_split: float,
+    inputs: InputRequest | None = None,
 ) -> TaskData:
-    """Seeded train / validation / test sets of the binary-addition task."""
+    """Seeded train / validation / test sets of the binary-addition task (bit features only)."""
+    if inputs is not None and inputs.kind != "features":
+        raise ValueError(f"binary addition comes as features, not {inputs.kind}")
     rng = np.random.default_rng(seed)
     x_train, y_train = addition_examples(n_train, bits, rng)
     x_test, y_test = addition_examples(n_test, bits, rng)

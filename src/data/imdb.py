@@ -1,4 +1,5 @@
-"""IMDB sentiment task: cached token ids, a seeded class-balanced training subset, full test set."""
+"""IMDB sentiment task: a seeded class-balanced training subset and the full test set, as
+cached token ids, raw review text or cached sentence embeddings (one split for all three)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,26 @@ import numpy as np
 
 from src.data.disk_cache import cache_path, load_or_compute
 from src.data.imdb_archive import read_reviews, resolve_source, source_fingerprint
+from src.data.sentence_encoders import SENTENCE_ENCODERS
 from src.data.subsets import balanced_subset, stratified_split
-from src.data.task import InputSpec, TaskData, provides_inputs
+from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs, wanted_inputs
 from src.errors import ConfigError
 from src.data.tokenize import fit_vocabulary, to_padded_ids
 
 TOKEN_CACHE_VERSION = 1
+REVIEW_CACHE_VERSION = 1
+EMBEDDING_CACHE_VERSION = 1
 
 
 @dataclass
-class PreparedTokens:
-    """Token ids and labels of both splits, shared by every trial of a process.
+class PreparedArrays:
+    """Inputs (``x_train``, ``x_test``) and labels (``y_train``, ``y_test``) of both splits,
+    shared by every trial of a process. Every representation keeps `read_reviews`' order,
+    so one set of indices picks the same reviews from each.
 
-    `seconds` is what reading (from the disk cache or the source) cost; the first trial
-    that uses the arrays reports it in its `data_seconds`, even when config validation
-    triggered the preparation, so a cold start is visible in the trial's numbers.
+    `seconds` is what reading (from the disk cache or the source) or computing cost; the
+    first trial that uses the arrays reports it in its `data_seconds`, even when config
+    validation triggered the preparation, so a cold start is visible in the trial's numbers.
     """
 
     arrays: dict[str, np.ndarray]
@@ -37,7 +43,7 @@ class PreparedTokens:
 @lru_cache(maxsize=8)
 def token_arrays(
     source: Path, fingerprint: str, cache_dir: str, num_words: int, maxlen: int, truncating: str, padding: str
-) -> PreparedTokens:
+) -> PreparedArrays:
     """Token ids and labels of both splits, from memory, the disk cache, or the source.
 
     `fingerprint` is part of the in-process key so that a changed archive is re-read.
@@ -64,15 +70,121 @@ def token_arrays(
         }
 
     arrays, from_disk = load_or_compute(cache_path(cache_dir, "imdb-tokens", key), compute)
-    return PreparedTokens(arrays, from_disk, time.perf_counter() - start)
+    return PreparedArrays(arrays, from_disk, time.perf_counter() - start)
+
+
+@lru_cache(maxsize=2)
+def review_texts(source: Path, fingerprint: str, cache_dir: str) -> PreparedArrays:
+    """The raw reviews of both splits (object arrays of str) and their labels.
+
+    On disk the texts are one UTF-8 byte string per split plus offsets: NumPy's own
+    string arrays pad every review to the longest one (gigabytes for IMDB), and object
+    arrays would need pickle.
+    """
+    start = time.perf_counter()
+
+    def compute() -> dict[str, np.ndarray]:
+        reviews = read_reviews(source)
+        return {
+            **_packed_texts("train", reviews.train_texts), "y_train": reviews.train_labels,
+            **_packed_texts("test", reviews.test_texts), "y_test": reviews.test_labels,
+        }
+
+    key = {"version": REVIEW_CACHE_VERSION, "source": fingerprint}
+    stored, from_disk = load_or_compute(cache_path(cache_dir, "imdb-reviews", key), compute)
+    arrays = {
+        "x_train": _unpacked_texts(stored, "train"), "y_train": stored["y_train"],
+        "x_test": _unpacked_texts(stored, "test"), "y_test": stored["y_test"],
+    }
+    return PreparedArrays(arrays, from_disk, time.perf_counter() - start)
+
+
+def _packed_texts(split: str, texts: list[str]) -> dict[str, np.ndarray]:
+    encoded = [text.encode("utf-8") for text in texts]
+    return {
+        f"{split}_text_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        f"{split}_text_ends": np.cumsum([len(e) for e in encoded], dtype=np.int64),
+    }
+
+
+def _unpacked_texts(stored: dict[str, np.ndarray], split: str) -> np.ndarray:
+    data, ends = stored[f"{split}_text_bytes"].tobytes(), stored[f"{split}_text_ends"]
+    starts = np.concatenate([[0], ends[:-1]])
+    texts = np.empty(len(ends), dtype=object)
+    texts[:] = [data[a:b].decode("utf-8") for a, b in zip(starts, ends)]
+    return texts
+
+
+@lru_cache(maxsize=4)
+def sentence_embeddings(source: Path, fingerprint: str, cache_dir: str, encoder: str) -> PreparedArrays:
+    """Every review of both splits encoded by `encoder` (see `SENTENCE_ENCODERS`), and the labels.
+
+    The whole archive is encoded once, whatever a trial's `n_train`, so every later trial
+    and process, at any training-set size or seed, only loads the vectors. The key holds
+    the encoder's name and version and the source's fingerprint.
+    """
+    start = time.perf_counter()
+    text_seconds = 0.0
+    sentence_encoder = SENTENCE_ENCODERS[encoder]
+
+    def compute() -> dict[str, np.ndarray]:
+        nonlocal text_seconds
+        text_start = time.perf_counter()
+        reviews = review_texts(source, fingerprint, cache_dir).arrays
+        # The reviews are charged to a trial on their own (see `load_imdb`).
+        text_seconds = time.perf_counter() - text_start
+        n_train = len(reviews["x_train"])
+        # One pass over both splits: one model load and one progress bar.
+        vectors = sentence_encoder.encode([*reviews["x_train"], *reviews["x_test"]])
+        return {"x_train": vectors[:n_train], "y_train": reviews["y_train"], "x_test": vectors[n_train:], "y_test": reviews["y_test"]}
+
+    key = {
+        "version": EMBEDDING_CACHE_VERSION, "source": fingerprint,
+        "encoder": encoder, "encoder_version": sentence_encoder.version(),
+    }
+    arrays, from_disk = load_or_compute(cache_path(cache_dir, f"imdb-embeddings-{encoder}", key), compute)
+    return PreparedArrays(arrays, from_disk, time.perf_counter() - start - text_seconds)
+
+
+def _prepared_parts(
+    request: InputRequest, source: Path, cache_dir: str, num_words: int, maxlen: int, truncating: str, padding: str
+) -> list[PreparedArrays]:
+    """The shared preparations behind one input form; the last one holds the inputs.
+
+    Text and embeddings both start from the parsed reviews, so those are listed (and
+    charged to a trial) as a part of their own.
+    """
+    fingerprint = source_fingerprint(source)
+    if request.kind == "token_ids":
+        return [token_arrays(source, fingerprint, cache_dir, num_words, maxlen, truncating, padding)]
+    reviews = review_texts(source, fingerprint, cache_dir)
+    if request.kind == "text":
+        return [reviews]
+    return [reviews, sentence_embeddings(source, fingerprint, cache_dir, request.encoder)]
+
+
+def _request(inputs: InputRequest | None) -> InputRequest:
+    request = inputs or InputRequest("token_ids")
+    if request.kind not in load_imdb.input_kinds:
+        raise ValueError(f"IMDB data comes as {', '.join(load_imdb.input_kinds)}, not {request.kind}")
+    if request.kind == "sentence_embeddings" and request.encoder not in SENTENCE_ENCODERS:
+        raise ValueError(f"no sentence encoder {request.encoder!r}; known: {', '.join(SENTENCE_ENCODERS)}")
+    return request
 
 
 def _prepared(cfg) -> dict[str, np.ndarray]:
+    """The arrays a trial of `cfg` starts from, as far as sizes go.
+
+    Embeddings have the labels of the reviews, so size checks stop at the reviews and
+    never start minutes of encoding just to refuse a bad `n_train`.
+    """
+    request = _request(wanted_inputs(cfg.model))
+    if request.kind == "sentence_embeddings":
+        request = InputRequest("text")
     path = resolve_source(cfg.data.source, cfg.data.cache_dir)
-    return token_arrays(
-        path, source_fingerprint(path), str(cfg.data.cache_dir), cfg.data.num_words, cfg.data.maxlen,
-        cfg.data.truncating, cfg.data.padding,
-    ).arrays
+    return _prepared_parts(
+        request, path, str(cfg.data.cache_dir), cfg.data.num_words, cfg.data.maxlen, cfg.data.truncating, cfg.data.padding,
+    )[-1].arrays
 
 
 def _smallest_usable_n_train(validation_split: float) -> int:
@@ -107,7 +219,7 @@ def check_imdb_sizes(cfg) -> None:
         raise ConfigError("data.n_test", n_test, f"at most {len(arrays['y_test'])} (the test reviews), or null for all")
 
 
-@provides_inputs("token_ids", check_sizes=check_imdb_sizes)
+@provides_inputs("token_ids", "text", "sentence_embeddings", check_sizes=check_imdb_sizes)
 def load_imdb(
     *,
     name: str,
@@ -122,19 +234,24 @@ def load_imdb(
     n_test: int | None,
     seed: int,
     validation_split: float,
+    inputs: InputRequest | None = None,
 ) -> TaskData:
     """Build one trial's IMDB data.
 
     The training subset of `n_train` reviews is class-balanced and drawn with `seed`;
     validation is split off that subset. Test metrics use the whole test split unless
-    `n_test` asks for a (balanced, seeded) subset.
+    `n_test` asks for a (balanced, seeded) subset. `inputs` picks the form (token ids by
+    default, raw text, or sentence embeddings of `inputs.encoder`); the subset, split and
+    test set depend only on the labels and `seed`, so they are the same reviews in every form.
+    `num_words`, `maxlen`, `truncating` and `padding` apply to token ids only.
     """
     start = time.perf_counter()
+    request = _request(inputs)
     path = resolve_source(source, cache_dir)
     lookup_start = time.perf_counter()
-    prepared = token_arrays(path, source_fingerprint(path), str(cache_dir), num_words, maxlen, truncating, padding)
+    parts = _prepared_parts(request, path, str(cache_dir), num_words, maxlen, truncating, padding)
     lookup_seconds = time.perf_counter() - lookup_start
-    arrays = prepared.arrays
+    arrays = parts[-1].arrays
     rng = np.random.default_rng(seed)
     y_train_all, y_test_all = arrays["y_train"], arrays["y_test"]
     chosen = balanced_subset(y_train_all, n_train or len(y_train_all), rng)
@@ -144,7 +261,7 @@ def load_imdb(
     )
     return TaskData(
         name=name,
-        spec=InputSpec(kind="token_ids", sequence_length=maxlen, vocab_size=num_words),
+        spec=_input_spec(request, arrays, maxlen, num_words),
         loss=loss,
         x_train=arrays["x_train"][train_idx],
         y_train=y_train_all[train_idx],
@@ -154,14 +271,22 @@ def load_imdb(
         y_test=y_test_all[test_idx],
         info={
             # The lookup is replaced by the preparation cost, charged once per process.
-            "data_seconds": time.perf_counter() - start - lookup_seconds + _charge(prepared),
-            "data_cache_hit": prepared.from_disk_cache,
+            "data_seconds": time.perf_counter() - start - lookup_seconds + sum(_charge(part) for part in parts),
+            "data_cache_hit": all(part.from_disk_cache for part in parts),
             "source": str(path),
         },
     )
 
 
-def _charge(prepared: PreparedTokens) -> float:
+def _input_spec(request: InputRequest, arrays: dict[str, np.ndarray], maxlen: int, num_words: int) -> InputSpec:
+    if request.kind == "token_ids":
+        return InputSpec(kind="token_ids", sequence_length=maxlen, vocab_size=num_words)
+    if request.kind == "text":
+        return InputSpec(kind="text")
+    return InputSpec(kind="sentence_embeddings", n_features=arrays["x_train"].shape[1], encoder=request.encoder)
+
+
+def _charge(prepared: PreparedArrays) -> float:
     """The shared preparation time, for the first trial only (it may have run before this call)."""
     if prepared.charged_to_a_trial:
         return 0.0

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 import numpy as np
+from hydra.utils import get_method
+
+InputKind = Literal["token_ids", "features", "text", "sentence_embeddings"]
 
 
 @dataclass(frozen=True)
@@ -14,16 +17,31 @@ class InputSpec:
 
     kind:
         ``token_ids``: int sequences of length ``sequence_length`` over ``vocab_size`` ids;
-        ``features``: float sequences of shape ``(sequence_length, n_features)``.
+        ``features``: float sequences of shape ``(sequence_length, n_features)``;
+        ``text``: one raw string per example, for models that embed text themselves;
+        ``sentence_embeddings``: one ``n_features``-long vector per example, computed by
+        the text encoder named ``encoder``.
     per_step_targets: one target per time step (sequence labelling) instead of one per
         sequence.
     """
 
-    kind: Literal["token_ids", "features"]
-    sequence_length: int
+    kind: InputKind
+    sequence_length: int | None = None
     vocab_size: int | None = None
     n_features: int | None = None
     per_step_targets: bool = False
+    encoder: str | None = None
+
+
+@dataclass(frozen=True)
+class InputRequest:
+    """The input form a model asks a loader for (a loader that provides several forms).
+
+    encoder: for ``sentence_embeddings``, the text encoder that computes them.
+    """
+
+    kind: InputKind
+    encoder: str | None = None
 
 
 @dataclass
@@ -47,32 +65,45 @@ class TaskData:
         return {"n_train": len(self.x_train), "n_val": len(self.x_val), "n_test": len(self.x_test)}
 
 
-InputKind = Literal["token_ids", "features"]
-
-
-def provides_inputs(kind: InputKind, check_sizes: Callable[[Any], None] | None = None) -> Callable:
-    """Declare on a loader which input kind it gives and how to check its size settings before training."""
+def provides_inputs(*kinds: InputKind, check_sizes: Callable[[Any], None] | None = None) -> Callable:
+    """Declare on a loader which input kinds it can give (the first is what it gives unless
+    a model asks for another, see `accepts_inputs`) and how to check its size settings
+    before training. A loader of several kinds takes an ``inputs: InputRequest | None``
+    argument."""
 
     def mark(loader: Callable) -> Callable:
-        loader.input_kind = kind
+        loader.input_kinds = kinds
         loader.check_sizes = check_sizes
         return loader
 
     return mark
 
 
-def accepts_inputs(*kinds: InputKind) -> Callable:
-    """Declare on a model builder which input kinds it can take."""
+def accepts_inputs(
+    *kinds: InputKind,
+    wants: Callable[..., InputRequest] | None = None,
+    check_config: Callable[[Any], None] | None = None,
+) -> Callable:
+    """Declare on a model builder which input kinds it can take.
+
+    wants: for a builder whose input form depends on its own settings (a pretrained model
+        takes raw text or precomputed embeddings depending on its encoder), a function of
+        the model config's keys that returns the `InputRequest` the loader should serve.
+    check_config: a check of the builder's own settings that must run before any trial
+        (raises `ConfigError`), e.g. that a pretrained model's handle can be loaded.
+    """
 
     def mark(builder: Callable) -> Callable:
         builder.input_kinds = kinds
+        builder.wants_inputs = wants
+        builder.check_config = check_config
         return builder
 
     return mark
 
 
-def provided_input_kind(loader: Callable) -> InputKind:
-    return loader.input_kind
+def provided_input_kinds(loader: Callable) -> tuple[InputKind, ...]:
+    return loader.input_kinds
 
 
 def accepted_input_kinds(builder: Callable) -> tuple[InputKind, ...]:
@@ -81,3 +112,15 @@ def accepted_input_kinds(builder: Callable) -> tuple[InputKind, ...]:
 
 def size_check(loader: Callable) -> Callable[[Any], None] | None:
     return loader.check_sizes
+
+
+def model_config_check(builder: Callable) -> Callable[[Any], None] | None:
+    return getattr(builder, "check_config", None)
+
+
+def wanted_inputs(model_cfg: Any) -> InputRequest | None:
+    """The input form the configured model asks for, or None for the loader's default."""
+    wants = getattr(get_method(model_cfg["_target_"]), "wants_inputs", None)
+    if wants is None:
+        return None
+    return wants(**{key: value for key, value in model_cfg.items() if not str(key).startswith("_")})

@@ -12,7 +12,7 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from src.data.task import TaskData
+from src.data.task import TaskData, wanted_inputs
 from src.training.callbacks import EpochTimer, StopOnNonFiniteLoss
 
 
@@ -37,8 +37,11 @@ class TrialResult:
 
 
 def prepare_data(cfg: DictConfig) -> TaskData:
-    """Instantiate the configured loader for this trial's seed and validation split."""
-    return instantiate(cfg.data, seed=cfg.trainer.seed, validation_split=cfg.trainer.validation_split)
+    """Instantiate the configured loader for this trial's seed and validation split, in the
+    input form the model asks for (None: the loader's own default)."""
+    return instantiate(
+        cfg.data, seed=cfg.trainer.seed, validation_split=cfg.trainer.validation_split, inputs=wanted_inputs(cfg.model)
+    )
 
 
 def build_model(cfg: DictConfig, data: TaskData) -> keras.Model:
