@@ -88,12 +88,14 @@ class HubTextEncoder(keras.layers.Layer):
         loaded = hub.load(resolve_handle(handle))
         if not callable(loaded):
             raise HubHandleError(f"model.handle={handle} is not callable on strings (a TF1 Hub module or signature-only SavedModel)")
+        _declare_variables(loaded)
         self.hub_layer = hub.KerasLayer(loaded, trainable=trainable)
-        for variable in _variables_of(loaded):
+        trained = {id(variable) for variable in self.hub_layer.trainable_weights}
+        for variable in self.hub_layer.weights:
             self._track_variable(
                 keras.Variable(
                     initializer=variable,  # wraps, does not copy, the tf.Variable (TensorFlow backend)
-                    trainable=trainable and variable.trainable,
+                    trainable=id(variable) in trained,
                     dtype=variable.dtype,
                     shape=variable.shape,
                     name=variable.name.split(":")[0].replace("/", "_"),  # Keras names take no slashes
@@ -105,17 +107,18 @@ class HubTextEncoder(keras.layers.Layer):
         return self.hub_layer(texts)
 
 
-def _variables_of(loaded: Any) -> list[tf.Variable]:
-    """The SavedModel's variables: the list it declares (reusable SavedModel API), else the
-    variables its call function captures (a plain exported `tf.Module`)."""
-    declared = list(getattr(loaded, "variables", []))
-    if declared:
-        return declared
+def _declare_variables(loaded: Any) -> None:
+    """Give a SavedModel that does not list its variables (a plain exported `tf.Module`)
+    the `variables` / `trainable_variables` attributes of TF-Hub's reusable SavedModel API,
+    from the variables its call function reads, so `hub.KerasLayer` sees its weights."""
+    if hasattr(loaded, "variables"):
+        return
     captured: dict[int, tf.Variable] = {}
     for function in loaded.__call__.concrete_functions:
         for variable in function.variables:
             captured.setdefault(id(variable), variable)
-    return list(captured.values())
+    loaded.variables = list(captured.values())
+    loaded.trainable_variables = [variable for variable in captured.values() if variable.trainable]
 
 
 def pretrained_inputs(*, encoder: str, **_: Any) -> InputRequest:
