@@ -5,9 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 PARENT_RUN_ENV = "SEQSWEEP_PARENT_RUN_ID"
+TRACKING_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "tracking" / "mlflow.yaml"
+
+
+def default_tracking_uri() -> str:
+    """The store a trial uses unless `tracking.tracking_uri` is overridden: `$MLFLOW_TRACKING_URI`
+    or `sqlite:///mlruns/mlflow.db`, read from conf/tracking/mlflow.yaml so both stay one setting."""
+    return str(OmegaConf.load(TRACKING_CONFIG).tracking_uri)
+
+
+def absolute_uri(uri: str) -> str:
+    """A relative SQLite URI made absolute against the working directory; other URIs unchanged."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve()}"
+    return uri
 
 
 def connect(tracking_cfg: DictConfig) -> str:
@@ -16,11 +30,9 @@ def connect(tracking_cfg: DictConfig) -> str:
     A relative SQLite path is taken from the working directory; its folder is created so a
     fresh checkout needs no set-up.
     """
-    uri = str(tracking_cfg.tracking_uri)
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        database = Path(uri.removeprefix("sqlite:///")).resolve()
-        database.parent.mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{database}"
+    uri = absolute_uri(str(tracking_cfg.tracking_uri))
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.get_experiment_by_name(tracking_cfg.experiment_name)
     if experiment is not None:
