@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -53,7 +56,31 @@ class MlflowSweepCallback(Callback):
         if not table.empty:
             print("\n" + table.to_string(index=False))
             mlflow.MlflowClient().log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
+            self._log_plots()
         self._close_if_open("FINISHED")
+
+    def _log_plots(self) -> None:
+        """The comparison PNGs as artifacts under plots/ of the parent run.
+
+        The trials are recorded already, so a plotting bug must not fail the sweep; it is
+        reported on stderr and as the parent's `plots_error` tag instead of passing silently.
+        """
+        # Imported here: matplotlib and scipy add about a second to every start of src.train,
+        # and only the end of a multirun needs them.
+        from src.reporting.report import load_sweep, write_plots
+
+        client = mlflow.MlflowClient()
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                written, skipped = write_plots(load_sweep(self.parent_run_id), Path(folder))
+                for path in written:
+                    client.log_artifact(self.parent_run_id, str(path), "plots")
+            print(f"[sweep] plots on the parent run: {', '.join('plots/' + p.name for p in written) or 'none'}"
+                  + "".join(f"; skipped {line}" for line in skipped), flush=True)
+        except Exception as error:  # noqa: BLE001 - reported below, not swallowed
+            message = f"{type(error).__name__}: {error}"
+            print(f"[sweep] warning: could not draw the sweep plots: {message}", file=sys.stderr, flush=True)
+            client.set_tag(self.parent_run_id, "plots_error", message[:5000])
 
     def _close_if_open(self, status: str) -> None:
         if self.parent_run_id is None:
