@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib import ticker
 from matplotlib.figure import Figure
@@ -35,8 +36,8 @@ def learning_curve(summary: pd.DataFrame, trials: pd.DataFrame) -> Figure:
     sizes = sorted(acc[N_TRAIN].dropna().unique())
     ax.set_xticks(sizes, [f"{size:g}" for size in sizes])
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-    ax.set_title("Test accuracy vs training-set size (full test set)")
-    ax.set_xlabel("training reviews, data.n_train (count, log scale)")
+    ax.set_title("Test accuracy vs training-set size" + _test_set_size(trials))
+    ax.set_xlabel("training examples, data.n_train (count, log scale)")
     ax.set_ylabel("test accuracy (fraction correct)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="best", fontsize="small")
@@ -72,31 +73,41 @@ def accuracy_vs_time(trials: pd.DataFrame) -> Figure:
 
 
 def validation_curves(trials: pd.DataFrame, histories: pd.DataFrame) -> Figure:
-    """Validation accuracy per epoch, one line per trial, coloured by model; a pruned or
-    failed trial's line ends with an x at its last epoch."""
+    """Validation accuracy per epoch, one line per trial, coloured by model (by training-set
+    size when the sweep has one model); a pruned or failed trial's line ends with an x."""
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.add_subplot()
-    colors = dict(zip(sorted(trials["model"].dropna().astype(str).unique()), _colors()))
+    key = _colour_key(trials)
+    values = sorted(trials[key].dropna().unique())
+    colors = dict(zip(values, _colors() if key == "model" else matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(values)))))
     for _, trial in trials.iterrows():
         # Epochs are steps 1, 2, ...; older stores also hold a step 0 copy of the last value.
         curve = histories[(histories["run_id"] == trial["run_id"]) & (histories["step"] >= 1)].sort_values("step")
         if curve.empty:
             continue
-        color = colors.get(str(trial["model"]), "grey")
+        color = colors.get(trial[key], "grey")
         ax.plot(curve["step"], curve["val_acc"], color=color, alpha=0.6, linewidth=1)
         if trial["status"] != "FINISHED" or pd.notna(trial["pruned_at_epoch"]):
             ax.plot(curve["step"].iloc[-1], curve["val_acc"].iloc[-1], marker="x", color=color, markersize=8)
-    for model, color in colors.items():
-        ax.plot([], [], color=color, label=f"{model} ({int((trials['model'].astype(str) == model).sum())} trials)")
+    for value, color in colors.items():
+        name = str(value) if key == "model" else f"{key.removeprefix('params.')}={value}"
+        ax.plot([], [], color=color, label=f"{name} ({int((trials[key] == value).sum())} trials)")
     if not trials["status"].eq("FINISHED").all() or trials["pruned_at_epoch"].notna().any():
         ax.plot([], [], "x", color="black", label="stopped early (pruned or failed)")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_title(f"Validation accuracy per epoch, every trial ({len(trials)})")
+    models = ", ".join(str(m) for m in sorted(trials["model"].dropna().unique()))
+    ax.set_title(f"Validation accuracy per epoch, every trial ({len(trials)}, {models})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (fraction correct)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return fig
+
+
+def _colour_key(trials: pd.DataFrame) -> str:
+    if trials["model"].nunique() > 1 or N_TRAIN not in trials or trials[N_TRAIN].nunique() < 2:
+        return "model"
+    return N_TRAIN
 
 
 def _members(trials: pd.DataFrame, keys: list[str], label) -> pd.DataFrame:
@@ -117,6 +128,11 @@ def _label(keys: list[str], label) -> str:
 def _counts(counts: pd.Series) -> str:
     low, high = int(counts.min()), int(counts.max())
     return f"{low} seed{'s' if high > 1 else ''}" if low == high else f"{low}-{high} seeds"
+
+
+def _test_set_size(trials: pd.DataFrame) -> str:
+    sizes = trials.get("metrics.n_test", pd.Series(dtype=float)).dropna().unique()
+    return f" (each trial tested on {int(sizes[0]):,} examples)" if len(sizes) == 1 else ""
 
 
 def _trial_label(trial: pd.Series) -> str:
