@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
 from src.data.imdb_archive import DataSourceError
 from src.errors import ConfigError
+from src.tracking.optuna_trial import StudyTrial, TrialPrunedAtEpoch
 from src.tracking.trial_run import TrialRun
 from src.training.trainer import train
 from src.validation import validate_config
@@ -45,15 +46,24 @@ def _run_identity(cfg: DictConfig) -> tuple[str, dict[str, str]]:
     return f"{cfg.model.name} {short_name}".strip(), tags
 
 
-def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, Any]:
+def run_trial(
+    cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), study_trial: StudyTrial | None = None
+) -> dict[str, Any]:
     """Train one configured trial inside its MLflow run and print a one-line result.
 
     Returns the trial's outcome: ``{"run_id", "status": "FINISHED", "metrics"}``. Raises
-    whatever the trial raised, after the run has been recorded FAILED.
+    whatever the trial raised, after the run has been recorded FAILED (KILLED for a trial
+    the Optuna pruner stopped). With an Optuna `study_trial`, the run and the trial are
+    linked both ways and the trial reports every epoch to the study.
     """
     run_name, tags = _run_identity(cfg)
+    if study_trial is not None:
+        tags.update(study_trial.mlflow_tags())
+        callbacks = [*callbacks, *study_trial.callbacks()]
     verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if _is_multirun() else 2)
     with TrialRun(cfg, run_name, tags) as run:
+        if study_trial is not None:
+            study_trial.link_run(run.run_id)
         result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
         run.log_result(result.metrics, result.history, result.model)
     m = result.metrics
@@ -72,6 +82,8 @@ def main(cfg: DictConfig) -> dict[str, Any]:
 
     A bad config exits with code 2 and one line. In a multirun a failing trial is returned
     as ``{"status": "FAILED", "error": ...}`` so the sweep goes on; a single run re-raises.
+    A trial stopped by the Optuna sweeper's pruner is returned as ``{"status": "PRUNED",
+    "pruned_at_epoch": k}``.
     """
     try:
         validate_config(cfg)
@@ -80,7 +92,11 @@ def main(cfg: DictConfig) -> dict[str, Any]:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
     try:
-        return run_trial(cfg)
+        return run_trial(cfg, study_trial=StudyTrial.from_environment())
+    except TrialPrunedAtEpoch as pruned:
+        # Recorded KILLED with a `pruned_at_epoch` tag; the Optuna sweeper marks the trial PRUNED.
+        print(f"[trial] PRUNED: {pruned}", flush=True)
+        return {"run_id": None, "status": "PRUNED", "pruned_at_epoch": pruned.epoch, "metrics": {}}
     except Exception as error:
         if not _is_multirun():
             raise

@@ -29,15 +29,24 @@ class ValidatedBasicSweeperConf:
 ConfigStore.instance().store(group="hydra/sweeper", name="validated_basic", node=ValidatedBasicSweeperConf, provider="seqsweep")
 
 
-def validate_overrides(sweeper: Any, overrides: Sequence[str]) -> None:
-    """Compose one sweep point as its trial will see it and run the project's checks on it."""
+def sweep_point_error(sweeper: Any, overrides: Sequence[str]) -> Optional[str]:
+    """Compose one sweep point as its trial will see it and run the project's checks on it:
+    None when it can run, else the one-line reason."""
     cfg = sweeper.hydra_context.config_loader.load_sweep_config(master_config=sweeper.config, sweep_overrides=list(overrides))
     with open_dict(cfg):
         cfg.pop("hydra", None)
     try:
         validate_config(cfg)
     except (ConfigError, DataSourceError) as error:
-        print(f"error: {error} (in sweep point: {' '.join(overrides)})", file=sys.stderr, flush=True)
+        return f"{error} (in sweep point: {' '.join(overrides)})"
+    return None
+
+
+def validate_overrides(sweeper: Any, overrides: Sequence[str]) -> None:
+    """Stop the command with one line and exit code 2 when a sweep point cannot run."""
+    error = sweep_point_error(sweeper, overrides)
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
+from src.tracking.optuna_trial import TrialPrunedAtEpoch
 from src.tracking.params import flatten_config
 from src.tracking.store import PARENT_RUN_ENV, connect
 
@@ -42,7 +43,8 @@ class TrialRun:
     """Context manager owning one trial's MLflow run.
 
     The run always ends: FINISHED on success, FAILED with an `error` tag when the trial
-    raises, KILLED on Ctrl-C. Inside a multirun it is a child of the sweep's parent run.
+    raises, KILLED on Ctrl-C, KILLED with a `pruned_at_epoch` tag (and no `error`) when an
+    Optuna pruner stopped it. Inside a multirun it is a child of the sweep's parent run.
     """
 
     def __init__(self, cfg: DictConfig, run_name: str, tags: dict[str, str]) -> None:
@@ -69,6 +71,9 @@ class TrialRun:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
             mlflow.end_run("FINISHED")
+        elif issubclass(exc_type, TrialPrunedAtEpoch):
+            mlflow.set_tag("pruned_at_epoch", str(exc.epoch))
+            mlflow.end_run("KILLED")
         elif issubclass(exc_type, KeyboardInterrupt):
             mlflow.set_tag("error", "interrupted")
             mlflow.end_run("KILLED")

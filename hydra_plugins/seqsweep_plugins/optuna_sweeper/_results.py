@@ -1,0 +1,51 @@
+"""What a study prints when it ends: trial counts, then the best trial or the Pareto front."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial
+
+
+def state_counts(study: optuna.Study) -> str:
+    counts = Counter(trial.state.name.lower() for trial in study.get_trials(deepcopy=False))
+    order = ["complete", "pruned", "fail", "running", "waiting"]
+    return ", ".join(f"{counts[state]} {state if state != 'fail' else 'failed'}" for state in order if counts[state])
+
+
+def best_trials(study: optuna.Study, objectives: Sequence[str]) -> pd.DataFrame:
+    """The best trial (one objective) or every trial of the Pareto front (two or more), as rows of
+    trial number, objective values, searched params and the MLflow run id."""
+    if len(study.directions) == 1:
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        trials = [study.best_trial] if complete else []
+    else:
+        trials = sorted(study.best_trials, key=lambda trial: trial.number)
+    return pd.DataFrame([_row(trial, objectives) for trial in trials])
+
+
+def describe(best: pd.DataFrame, objectives: Sequence[str], directions: Sequence[str]) -> str:
+    if best.empty:
+        return "[optuna] no trial completed, so there is no best trial"
+    if len(objectives) == 1:
+        row = best.iloc[0]
+        params = " ".join(f"{key}={row[key]}" for key in best.columns if key not in {"trial", *objectives, "mlflow_run_id"})
+        return (
+            f"[optuna] best trial #{row['trial']}: {objectives[0]}={row[objectives[0]]:.4f} ({directions[0]})\n"
+            f"[optuna] best params: {params}\n"
+            f"[optuna] best trial's MLflow run: {row['mlflow_run_id']}"
+        )
+    goals = ", ".join(f"{d} {o}" for o, d in zip(objectives, directions))
+    return f"[optuna] Pareto front ({len(best)} trials; {goals}):\n" + best.round(4).to_string(index=False)
+
+
+def _row(trial: FrozenTrial, objectives: Sequence[str]) -> dict:
+    return {
+        "trial": trial.number,
+        **dict(zip(objectives, trial.values)),
+        **trial.params,
+        "mlflow_run_id": trial.user_attrs.get("mlflow_run_id", ""),
+    }

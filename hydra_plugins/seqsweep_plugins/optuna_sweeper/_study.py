@@ -1,0 +1,129 @@
+"""The study's storage, its default name, heartbeats, and recovering trials of a process that died.
+
+A resumed study must not keep a trial RUNNING forever because the process that ran it was
+killed (`kill -9`, a lost machine). Two signs tell such a trial apart from one that another
+live process is running right now:
+
+- its `worker` user attribute (`host:pid`, set when the trial is asked) names a process of
+  this machine that no longer exists: recognised at once;
+- its Optuna heartbeat (sent every `heartbeat_interval` seconds while it runs) is older
+  than two intervals (Optuna's `fail_stale_trials`): works across machines, e.g. on PostgreSQL.
+
+Either way the trial is marked FAIL, with the reason in its `error` user attribute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import optuna
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from src.errors import ConfigError
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+# Heartbeats are Optuna's own way to find trials of dead processes, but it calls them
+# experimental and expects Study.optimize, while a Hydra sweeper must ask and tell. Neither
+# warning asks the user to do anything.
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, message=r".*(heartbeat|fail_stale_trials)")
+
+
+def open_storage(url: str, heartbeat_interval: int | None) -> RDBStorage:
+    """RDBStorage for `url`; a relative SQLite path is taken from the working directory and its folder created."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        database = Path(url.removeprefix("sqlite:///")).resolve()
+        database.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{database}"
+    heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval} if heartbeat_interval else {}
+    try:
+        return RDBStorage(url, **heartbeat)
+    except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(
+            "hydra.sweeper.storage", url,
+            f"an SQLAlchemy URL Optuna can open, e.g. sqlite:///mlruns/optuna.db or postgresql://user:pass@host/db ({reason})",
+        ) from None
+
+
+def default_study_name(experiment: str, search_space: Sequence[str], objectives: Sequence[str], directions: Sequence[str]) -> str:
+    """A name that is the same each time the same command runs, so re-running it resumes the study."""
+    key = json.dumps([sorted(search_space), list(objectives), list(directions)])
+    return f"{experiment}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+
+
+def recover_abandoned_trials(study: optuna.Study, storage: RDBStorage) -> list[FrozenTrial]:
+    """Mark FAIL the RUNNING trials whose process is gone; returns them as they were."""
+    abandoned = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get("worker")
+        if worker and worker_is_dead(worker):
+            _fail(storage, trial, f"its sweep process ({worker}) died; marked FAIL when the study resumed")
+            abandoned.append(trial)
+    if storage.get_heartbeat_interval():
+        running = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        optuna.storages.fail_stale_trials(study)
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+            if trial.number in running:
+                reason = "no heartbeat for two intervals; marked FAIL when the study resumed"
+                storage.set_trial_user_attr(trial._trial_id, "error", reason)
+                abandoned.append(running[trial.number])
+    return abandoned
+
+
+def worker_is_dead(worker: str) -> bool:
+    """True when `host:pid` names a process of this machine that is gone (or this very process,
+    which cannot have left a trial RUNNING before it asked one). Other machines: unknown, False."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@contextmanager
+def heartbeats(storage: RDBStorage, trial_ids: Sequence[int]) -> Iterator[None]:
+    """Record a heartbeat for each trial every `heartbeat_interval` seconds while the block runs."""
+    interval = storage.get_heartbeat_interval()
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            for trial_id in trial_ids:
+                storage.record_heartbeat(trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name="optuna-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _fail(storage: RDBStorage, trial: FrozenTrial, reason: str) -> None:
+    # FrozenTrial._trial_id is how Optuna's own storages address a trial; the storage API has no other key.
+    storage.set_trial_user_attr(trial._trial_id, "error", reason)
+    storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
