@@ -23,9 +23,10 @@ def learning_curve(summary: pd.DataFrame, trials: pd.DataFrame) -> Figure:
     ax = fig.add_subplot()
     acc = summary[summary["metric"] == "test_acc"]
     line_keys = [c for c in acc.columns if c not in (N_TRAIN, *SUMMARY_COLUMNS)]
-    for (label, line), color in zip(acc.groupby(line_keys, dropna=False, sort=True), _colors()):
+    groups = list(acc.groupby(line_keys, dropna=False, sort=True))
+    names = _line_names(line_keys, [label for label, _ in groups])
+    for (label, line), name, color in zip(groups, names, _colors()):
         line = line.sort_values(N_TRAIN)
-        name = _label(line_keys, label)
         ax.plot(line[N_TRAIN], line["mean"], marker="o", color=color, label=f"{name} (mean of {_counts(line['count'])})")
         band = line[line["count"] > 1]
         if not band.empty:
@@ -119,10 +120,24 @@ def _members(trials: pd.DataFrame, keys: list[str], label) -> pd.DataFrame:
     return trials[mask & completed & trials[ACCURACY].notna()]
 
 
-def _label(keys: list[str], label) -> str:
-    values = label if isinstance(label, tuple) else (label,)
-    parts = [str(v) if k == "model" else f"{k.removeprefix('params.')}={v}" for k, v in zip(keys, values)]
-    return ", ".join(parts)
+def _line_names(keys: list[str], labels: list) -> list[str]:
+    """Short legend names: the model, plus only the settings that tell apart lines of the same model.
+
+    Settings one model lacks (NaN for the others, e.g. a pretrained model's encoder next to
+    a GRU) or that every line of a model shares would only make the legend unreadable.
+    """
+    rows = pd.DataFrame([label if isinstance(label, tuple) else (label,) for label in labels], columns=keys)
+    model = rows["model"] if "model" in rows else pd.Series("", index=rows.index)
+    names = []
+    for index, row in rows.iterrows():
+        same_model = rows[model == model[index]]
+        parts = [str(row["model"])] if "model" in rows else []
+        for key in keys:
+            if key == "model" or pd.isna(row[key]) or same_model[key].nunique(dropna=True) < 2:
+                continue
+            parts.append(f"{key.removeprefix('params.')}={row[key]}")
+        names.append(", ".join(parts))
+    return names
 
 
 def _counts(counts: pd.Series) -> str:
