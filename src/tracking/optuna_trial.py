@@ -35,8 +35,10 @@ class TrialPrunedAtEpoch(optuna.TrialPruned):
 class PruningReporter(keras.callbacks.Callback):
     """Reports `metric` to the Optuna trial after every epoch and stops training when the pruner says so.
 
-    A diverged epoch (non-finite loss) is not reported: the trial is about to fail, not be pruned.
-    The last epoch is reported but never pruned, since the trial is complete by then anyway.
+    Optuna step k is the value after epoch k + 1: Optuna's pruners assume steps start at 0, so
+    `n_warmup_steps: 1` means no pruning before the second epoch has ended. A diverged epoch
+    (non-finite loss) is not reported: the trial is about to fail, not be pruned. The last
+    epoch is reported but never pruned, since the trial is complete by then anyway.
     """
 
     def __init__(self, trial: optuna.Trial, metric: str) -> None:
@@ -48,10 +50,10 @@ class PruningReporter(keras.callbacks.Callback):
         logs = logs or {}
         if self.metric not in logs or not math.isfinite(float(logs.get("loss", 0.0))):
             return
-        value, step = float(logs[self.metric]), epoch + 1
-        self.trial.report(value, step)
-        if step < self.params.get("epochs", step + 1) and self.trial.should_prune():
-            raise TrialPrunedAtEpoch(step, self.metric, value)
+        value = float(logs[self.metric])
+        self.trial.report(value, step=epoch)
+        if epoch + 1 < self.params.get("epochs", epoch + 2) and self.trial.should_prune():
+            raise TrialPrunedAtEpoch(epoch + 1, self.metric, value)
 
 
 class StudyTrial:

@@ -28,6 +28,8 @@ def sweep_table(parent_run_id: str) -> pd.DataFrame:
     varying = [c for c in param_columns if runs[c].nunique(dropna=False) > 1 and not c.endswith("._target_")]
     columns = {c: c.removeprefix("params.") for c in varying}
     columns["status"] = "status"
+    if "tags.pruned_at_epoch" in runs.columns and runs["tags.pruned_at_epoch"].notna().any():
+        columns["tags.pruned_at_epoch"] = "pruned_at_epoch"  # Optuna sweeps: status KILLED, not a failure
     columns.update({f"metrics.{m}": m for m in RESULT_COLUMNS if f"metrics.{m}" in runs.columns})
     if "tags.error" in runs.columns and runs["tags.error"].notna().any():
         columns["tags.error"] = "error"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Sequence
+from typing import Any
 
 import optuna
 from hydra.core.plugins import Plugins
@@ -25,7 +25,11 @@ from optuna.distributions import BaseDistribution, check_distribution_compatibil
 from optuna.trial import TrialState
 
 from hydra_plugins.seqsweep_plugins.optuna_sweeper import _mlflow_links as links
-from hydra_plugins.seqsweep_plugins.optuna_sweeper._results import best_trials, describe, state_counts
+from hydra_plugins.seqsweep_plugins.optuna_sweeper._results import (
+    best_trials,
+    describe,
+    state_counts,
+)
 from hydra_plugins.seqsweep_plugins.optuna_sweeper._search_space import (
     describe_distribution,
     edge_values,

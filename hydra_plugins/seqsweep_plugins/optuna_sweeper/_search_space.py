@@ -14,12 +14,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from hydra.core.override_parser.types import (
+    ChoiceSweep,
+    IntervalSweep,
+    Override,
+    RangeSweep,
+)
 from hydra.errors import HydraException
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 from src.errors import ConfigError
 
@@ -70,7 +81,7 @@ def grid_values(key: str, distribution: BaseDistribution) -> list[Any]:
     if isinstance(distribution, IntDistribution) and not distribution.log:
         return list(range(distribution.low, distribution.high + 1, distribution.step))
     if isinstance(distribution, FloatDistribution) and distribution.step is not None:
-        count = int(round((distribution.high - distribution.low) / distribution.step)) + 1
+        count = round((distribution.high - distribution.low) / distribution.step) + 1
         return [distribution.low + i * distribution.step for i in range(count)]
     raise ConfigError(f"hydra.sweeper.params.{key}", describe_distribution(distribution), "choice(...) or range(...) with GridSampler (it needs a finite list of values)")
 
@@ -94,7 +105,7 @@ def _distribution(key: str, override: Override, shown: str) -> BaseDistribution:
         if value.step is not None and value.step < 0:
             raise ConfigError(name, shown, "a range with a positive step")
         if all(isinstance(v, int) for v in (value.start, value.stop, value.step)):
-            return IntDistribution(values[0], values[-1], step=int(value.step))
+            return IntDistribution(values[0], values[-1], step=value.step)
         return FloatDistribution(float(values[0]), float(values[-1]), step=float(value.step))
     if isinstance(value, IntervalSweep):
         low, high, log = value.start, value.end, "log" in value.tags

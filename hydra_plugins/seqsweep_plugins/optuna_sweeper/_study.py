@@ -20,9 +20,9 @@ import os
 import socket
 import threading
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import optuna
 from optuna.storages import RDBStorage
