@@ -181,7 +181,7 @@ def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir
 
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "trial #1 was left RUNNING by a process that is gone: marked FAIL" in done.stdout
+    assert "trial #1 was left RUNNING by a process that is gone (" in done.stdout
     assert "2 trials so far" in done.stdout and "running 1 more to reach n_trials=3" in done.stdout
 
     after = load_study(tmp_path, "resume").trials

@@ -150,9 +150,8 @@ class OptunaSweeperImpl(Sweeper):
 
         _check_same_search_space(study, distributions)
         existing = len(study.trials)
-        abandoned = recover_abandoned_trials(study, storage)
-        for trial in abandoned:
-            print(f"[optuna] trial #{trial.number} was left RUNNING by a process that is gone: marked FAIL", flush=True)
+        for line in recover_abandoned_trials(study, storage):
+            print(f"[optuna] {line}", flush=True)
         if existing:
             closed, parents = links.close_abandoned_runs(self.config.tracking, study)
             if closed or parents:

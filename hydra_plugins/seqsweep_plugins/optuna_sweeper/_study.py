@@ -9,7 +9,7 @@ live process is running right now:
 - its Optuna heartbeat (sent every `heartbeat_interval` seconds while it runs) is older
   than two intervals (Optuna's `fail_stale_trials`): works across machines, e.g. on PostgreSQL.
 
-Either way the trial is marked FAIL, with the reason in its `error` user attribute.
+Either way the trial is marked FAIL (the first kind with the reason in its `error` user attribute).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import optuna
 from optuna.storages import RDBStorage
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from src.errors import ConfigError
 
@@ -62,23 +62,26 @@ def default_study_name(experiment: str, search_space: Sequence[str], objectives:
     return f"{experiment}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
 
 
-def recover_abandoned_trials(study: optuna.Study, storage: RDBStorage) -> list[FrozenTrial]:
-    """Mark FAIL the RUNNING trials whose process is gone; returns them as they were."""
-    abandoned = []
+def recover_abandoned_trials(study: optuna.Study, storage: RDBStorage) -> list[str]:
+    """Mark FAIL the RUNNING trials whose process is gone; returns one line per trial saying why."""
+    recovered = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
         if worker and worker_is_dead(worker):
-            _fail(storage, trial, f"its sweep process ({worker}) died; marked FAIL when the study resumed")
-            abandoned.append(trial)
+            # FrozenTrial._trial_id is how Optuna's own storages address a trial; there is no public key.
+            storage.set_trial_user_attr(trial._trial_id, "error", f"its sweep process ({worker}) died; marked FAIL when the study resumed")
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            recovered.append(f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL")
     if storage.get_heartbeat_interval():
-        running = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        # Optuna fails them and they cannot take a user attribute afterwards; the line printed says why.
         optuna.storages.fail_stale_trials(study)
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
-            if trial.number in running:
-                reason = "no heartbeat for two intervals; marked FAIL when the study resumed"
-                storage.set_trial_user_attr(trial._trial_id, "error", reason)
-                abandoned.append(running[trial.number])
-    return abandoned
+        recovered += [
+            f"trial #{trial.number} sent no heartbeat for {2 * storage.get_heartbeat_interval()} s: marked FAIL"
+            for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            if trial.number in running
+        ]
+    return recovered
 
 
 def worker_is_dead(worker: str) -> bool:
@@ -121,9 +124,3 @@ def heartbeats(storage: RDBStorage, trial_ids: Sequence[int]) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
-
-
-def _fail(storage: RDBStorage, trial: FrozenTrial, reason: str) -> None:
-    # FrozenTrial._trial_id is how Optuna's own storages address a trial; the storage API has no other key.
-    storage.set_trial_user_attr(trial._trial_id, "error", reason)
-    storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
