@@ -234,7 +234,7 @@ class OptunaSweeperImpl(Sweeper):
             error = sweep_point_error(self, point)
             if error is not None:
                 trial.set_user_attr("error", error)
-                study.tell(trial, state=TrialState.FAIL)
+                _tell(study, trial, state=TrialState.FAIL)
                 print(f"[optuna] trial #{trial.number} not run: {error}", flush=True)
                 continue
             launched.append(trial)
@@ -250,11 +250,11 @@ class OptunaSweeperImpl(Sweeper):
             for trial in launched:
                 if storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
                     trial.set_user_attr("error", "the sweep was interrupted")
-                    study.tell(trial, state=TrialState.FAIL)
+                    _tell(study, trial, state=TrialState.FAIL)
             raise
         self.job_idx += len(returns)
         for trial, job in zip(launched, returns):
-            self._tell(study, trial, job)
+            self._record(study, trial, job)
         return returns
 
     def _link_overrides(self, study: optuna.Study, storage: Any, trial: optuna.Trial) -> list[str]:
@@ -263,29 +263,40 @@ class OptunaSweeperImpl(Sweeper):
         env = {STUDY_ENV: study.study_name, STORAGE_ENV: storage.url, TRIAL_ID_ENV: str(trial._trial_id), REPORT_ENV: report}
         return [f"++hydra.job.env_set.{name}={_quoted(value)}" for name, value in env.items()]
 
-    def _tell(self, study: optuna.Study, trial: optuna.Trial, job: JobReturn) -> None:
+    def _record(self, study: optuna.Study, trial: optuna.Trial, job: JobReturn) -> None:
+        """Tell the study what the job returned: COMPLETE with the objectives, PRUNED, or FAIL."""
         # A job that raised holds the exception; JobReturn.return_value would re-raise it.
         outcome = job.return_value if job.status == JobStatus.COMPLETED else {"status": "FAILED", "error": repr(job._return_value)}
         if not isinstance(outcome, dict):
             outcome = {"status": "FAILED", "error": f"the task returned {outcome!r}, not main()'s result dict"}
         status = outcome.get("status")
         if status == "PRUNED":
-            study.tell(trial, state=TrialState.PRUNED)
+            _tell(study, trial, state=TrialState.PRUNED)
             return
         if status == "FINISHED":
             metrics = outcome.get("metrics", {})
             missing = [name for name in self.objectives if not _is_finite(metrics.get(name))]
             if not missing:
-                study.tell(trial, [float(metrics[name]) for name in self.objectives])
+                _tell(study, trial, [float(metrics[name]) for name in self.objectives])
                 return
             outcome = {"error": f"objective(s) {', '.join(missing)} missing or not finite in the trial's metrics"}
             print(f"[optuna] trial #{trial.number} FAILED: {outcome['error']}", flush=True)
         trial.set_user_attr("error", str(outcome.get("error", "failed"))[:5000])
-        study.tell(trial, state=TrialState.FAIL)
+        _tell(study, trial, state=TrialState.FAIL)
 
 
 class PointRefused(ValueError):
     """A sweep point refused by the project's validation; the message names the key and the point."""
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None, state: TrialState | None = None) -> None:
+    """study.tell, except that GridSampler's "grid exhausted" stop is expected here: it calls
+    Study.stop, which only works inside Study.optimize, after the result is already stored."""
+    try:
+        study.tell(trial, values, state=state)
+    except RuntimeError as error:
+        if not (isinstance(study.sampler, optuna.samplers.GridSampler) and "Study.stop" in str(error)):
+            raise
 
 
 def _check_same_search_space(study: optuna.Study, distributions: dict[str, BaseDistribution]) -> None:
