@@ -59,14 +59,17 @@ def token_arrays(
     }
 
     def compute() -> dict[str, np.ndarray]:
-        reviews = read_reviews(source)
-        vectorizer = fit_vocabulary(reviews.train_texts, num_words)
+        # Parsed reviews are cached too, so another maxlen or vocabulary size (or a text
+        # model in the same process) does not parse the archive again.
+        reviews = review_texts(source, fingerprint, cache_dir).arrays
+        train_texts, test_texts = list(reviews["x_train"]), list(reviews["x_test"])
+        vectorizer = fit_vocabulary(train_texts, num_words)
         encode = lambda texts: to_padded_ids(vectorizer, texts, maxlen, truncating, padding)  # noqa: E731
         return {
-            "x_train": encode(reviews.train_texts),
-            "y_train": reviews.train_labels,
-            "x_test": encode(reviews.test_texts),
-            "y_test": reviews.test_labels,
+            "x_train": encode(train_texts),
+            "y_train": reviews["y_train"],
+            "x_test": encode(test_texts),
+            "y_test": reviews["y_test"],
         }
 
     arrays, from_disk = load_or_compute(cache_path(cache_dir, "imdb-tokens", key), compute)
