@@ -1,0 +1,86 @@
+"""How a sweeper runs its jobs: submit them, and collect each as it ends.
+
+A launcher that can run jobs asynchronously (ours on Ray) offers `executor(...)` returning a
+`TrialExecutor`; for any other Hydra launcher the sweepers wrap it in `InProcessExecutor`, which
+runs one job at a time through the launcher's own `launch`. The sweepers only ever talk to this
+interface, so a slow trial never holds back the others where the launcher allows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hydra.core.utils import JobReturn
+
+from hydra_plugins.seqsweep_plugins.job import JobContext, activated
+
+
+@dataclass
+class Job:
+    """One job to run: its overrides (as Hydra's launchers take them), its index, its context."""
+
+    overrides: list[str]
+    idx: int
+    context: JobContext
+
+
+@dataclass
+class JobEnd:
+    """A job that ended: Hydra's JobReturn, or `lost` (why) when its worker died before returning."""
+
+    job: Job
+    job_return: JobReturn | None = None
+    lost: str | None = None
+    # The machine (node) that ran it, when the launcher knows.
+    node: str | None = None
+
+
+class TrialExecutor(Protocol):
+    # How many jobs may be in flight at once.
+    slots: int
+
+    def submit(self, job: Job) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> list[JobEnd]:
+        """Block until at least one submitted job ended (or `timeout` passed); return those that ended."""
+        ...
+
+    def in_flight(self) -> int: ...
+
+    def cancel_all(self) -> list[Job]:
+        """Stop every job in flight (a signal ends the sweep); return them."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InProcessExecutor:
+    """Any Hydra launcher, one job at a time: `wait` runs the oldest submitted job through `launch`."""
+
+    slots = 1
+
+    def __init__(self, launcher: Any) -> None:
+        self.launcher = launcher
+        self.queue: list[Job] = []
+
+    def submit(self, job: Job) -> None:
+        self.queue.append(job)
+
+    def wait(self, timeout: float | None = None) -> list[JobEnd]:
+        if not self.queue:
+            return []
+        job = self.queue.pop(0)
+        with activated(job.context):
+            (job_return,) = self.launcher.launch([tuple(job.overrides)], initial_job_idx=job.idx)
+        return [JobEnd(job=job, job_return=job_return)]
+
+    def in_flight(self) -> int:
+        return len(self.queue)
+
+    def cancel_all(self) -> list[Job]:
+        cancelled, self.queue = self.queue, []
+        return cancelled
+
+    def close(self) -> None:
+        pass
