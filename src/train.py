@@ -14,76 +14,85 @@ from typing import Any, Sequence
 import hydra
 import keras
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
+from hydra_plugins.seqsweep_plugins import JobContext, current_job, current_trial, mask_secrets
 from src.data.imdb_archive import DataSourceError
 from src.errors import ConfigError
-from src.tracking.optuna_trial import StudyTrial, TrialPrunedAtEpoch
+from src.tracking.pruning import PruningReporter
 from src.tracking.trial_run import TrialRun
 from src.training.trainer import train
 from src.validation import validate_config
 
 
-def _is_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+def run_name(cfg: DictConfig, job: JobContext | None) -> str:
+    """A trial's MLflow run name: the settings that vary in its sweep, then its trial number
+    (`lstm n_train=100 #4`); a single run: the model and its overrides."""
+    if job is None:
+        overrides = HydraConfig.get().job.override_dirname if HydraConfig.initialized() else ""
+        return f"{cfg.model.name} {overrides}".strip()
+    keys = [text.split("=", 1)[0].lstrip("+~") for text in job.varying]
+    last_parts = [key.rsplit(".", 1)[-1] for key in keys]
+    shown = []
+    for text, key, last in zip(job.varying, keys, last_parts):
+        value = text.split("=", 1)[1]
+        # A config-group choice (model=lstm) reads best as its value; a nested key by its last
+        # part, unless two varying keys share it.
+        shown.append(value if "." not in key else f"{last if last_parts.count(last) == 1 else key}={value}")
+    return f"{' '.join(shown)} #{job.number}".strip()
 
 
-def _run_identity(cfg: DictConfig) -> tuple[str, dict[str, str]]:
-    """The run name and the tags that say where a trial came from."""
-    hydra_cfg = HydraConfig.get()
-    short_name = hydra_cfg.job.override_dirname
-    tags = {
-        "model": str(cfg.model.name),
-        "data": str(cfg.data.name),
-        "optimizer": hydra_cfg.runtime.choices.get("optimizer", ""),
-        "hydra_overrides": " ".join(hydra_cfg.overrides.task),
-    }
-    if _is_multirun():
-        tags["sweep_job_num"] = str(hydra_cfg.job.num)
-        return f"#{hydra_cfg.job.num} {short_name}".strip(), tags
-    return f"{cfg.model.name} {short_name}".strip(), tags
+def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:
+    """Tags that say where a trial came from."""
+    tags = {"model": str(cfg.model.name), "data": str(cfg.data.name)}
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        tags["optimizer"] = hydra_cfg.runtime.choices.get("optimizer", "")
+        tags["hydra_overrides"] = mask_secrets(" ".join(hydra_cfg.overrides.task))
+    if job is not None:
+        tags.update(job.tags)
+        tags["sweep_trial"] = str(job.number)
+    return tags
 
 
-def run_trial(
-    cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), study_trial: StudyTrial | None = None
-) -> dict[str, Any]:
+def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, float]:
     """Train one configured trial inside its MLflow run and print a one-line result.
 
-    Returns the trial's outcome: ``{"run_id", "status": "FINISHED", "metrics"}``. Raises
-    whatever the trial raised, after the run has been recorded FAILED (KILLED for a trial
-    the Optuna pruner stopped). With an Optuna `study_trial`, the run and the trial are
-    linked both ways and the trial reports every epoch to the study.
+    Returns the trial's metrics (what the sweepers read their objectives from). Raises whatever
+    the trial raised, after the run has been recorded FAILED (KILLED for a trial the Optuna
+    pruner stopped). In an Optuna sweep the trial reports every epoch to the study.
     """
-    run_name, tags = _run_identity(cfg)
-    if study_trial is not None:
-        tags.update(study_trial.mlflow_tags())
-        callbacks = [*callbacks, *study_trial.callbacks()]
-    verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if _is_multirun() else 2)
-    with TrialRun(cfg, run_name, tags) as run:
-        if study_trial is not None:
-            study_trial.link_run(run.run_id)
+    job = current_job()
+    trial = current_trial()
+    verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if job is not None else 2)
+    if trial is not None and job.objectives:
+        callbacks = [*callbacks, PruningReporter(trial, job.objectives[0])]
+    parent = job.sweep.get("mlflow_parent_run_id") if job is not None else None
+    name = run_name(cfg, job)
+    with TrialRun(cfg, name, run_tags(cfg, job), parent_run_id=parent) as run:
+        if trial is not None:
+            trial.set_user_attr("mlflow_run_id", run.run_id)
         result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
         run.log_result(result.metrics, result.history, result.model)
     m = result.metrics
     print(
-        f"[trial] {run_name}: model={cfg.model.name} n_train={int(m['n_train'] + m['n_val'])} "
+        f"[trial] {name}: model={cfg.model.name} n_train={int(m['n_train'] + m['n_val'])} "
         f"test_acc={m.get('test_acc', float('nan')):.4f} (n_test={int(m['n_test'])}) "
         f"fit={m['fit_seconds']:.1f}s",
         flush=True,
     )
-    return {"run_id": run.run_id, "status": "FINISHED", "metrics": m}
+    return m
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> dict[str, Any]:
-    """Hydra entry point. Returns the trial outcome that sweepers read.
+def main(cfg: DictConfig) -> dict[str, float]:
+    """Hydra entry point: one trial. Returns its metrics dict, which the sweepers read.
 
-    A bad config exits with code 2 and one line. In a multirun a failing trial is returned
-    as ``{"status": "FAILED", "error": ...}`` so the sweep goes on; a single run re-raises.
-    A trial stopped by the Optuna sweeper's pruner is returned as ``{"status": "PRUNED",
-    "pruned_at_epoch": k}``.
+    A bad config exits with code 2 and one line. A failing trial raises after its run is
+    recorded FAILED: a single run ends with the error, a sweep records the trial FAIL and goes
+    on. A trial stopped by the Optuna pruner raises optuna.TrialPruned (its run: KILLED with a
+    `pruned_at_epoch` tag).
     """
     try:
         validate_config(cfg)
@@ -91,19 +100,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
         # One line and exit code 2, before any MLflow run exists.
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
-    try:
-        return run_trial(cfg, study_trial=StudyTrial.from_environment())
-    except TrialPrunedAtEpoch as pruned:
-        # Recorded KILLED with a `pruned_at_epoch` tag; the Optuna sweeper marks the trial PRUNED.
-        print(f"[trial] PRUNED: {pruned}", flush=True)
-        return {"run_id": None, "status": "PRUNED", "pruned_at_epoch": pruned.epoch, "metrics": {}}
-    except Exception as error:
-        if not _is_multirun():
-            raise
-        # The run is already FAILED in MLflow with the reason; the sweep goes on.
-        reason = f"{type(error).__name__}: {error}"
-        print(f"[trial] FAILED: {reason}", flush=True)
-        return {"run_id": None, "status": "FAILED", "error": reason, "metrics": {}}
+    return run_trial(cfg)
 
 
 if __name__ == "__main__":

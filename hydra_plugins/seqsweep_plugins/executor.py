@@ -8,6 +8,7 @@ interface, so a slow trial never holds back the others where the launcher allows
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,10 +60,14 @@ class InProcessExecutor:
     """Any Hydra launcher, one job at a time: `wait` runs the oldest submitted job through `launch`."""
 
     slots = 1
+    in_process = True
 
     def __init__(self, launcher: Any) -> None:
         self.launcher = launcher
         self.queue: list[Job] = []
+        # The sweep prints its own short line per trial; Hydra's basic launcher would add two more
+        # ("Launching 1 jobs locally", then every override of the job, storage URLs included).
+        logging.getLogger("hydra._internal.core_plugins.basic_launcher").setLevel(logging.WARNING)
 
     def submit(self, job: Job) -> None:
         self.queue.append(job)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -16,9 +15,10 @@ import pandas as pd
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
-from src.tracking.optuna_trial import TrialPrunedAtEpoch
+from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.tracking.params import flatten_config
-from src.tracking.store import PARENT_RUN_ENV, connect
+from src.tracking.pruning import TrialPrunedAtEpoch
+from src.tracking.store import connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,18 +44,20 @@ class TrialRun:
 
     The run always ends: FINISHED on success, FAILED with an `error` tag when the trial
     raises, KILLED on Ctrl-C, KILLED with a `pruned_at_epoch` tag (and no `error`) when an
-    Optuna pruner stopped it. Inside a multirun it is a child of the sweep's parent run.
+    Optuna pruner stopped it. Inside a sweep it is a child of the parent run whose id the
+    sweeping process handed to the job (`parent_run_id`), never one inherited from the environment.
     """
 
-    def __init__(self, cfg: DictConfig, run_name: str, tags: dict[str, str]) -> None:
+    def __init__(self, cfg: DictConfig, run_name: str, tags: dict[str, str], parent_run_id: str | None = None) -> None:
         self.cfg = cfg
         self.run_name = run_name
         self.tags = tags
+        self.parent_run_id = parent_run_id
         self.run_id: str | None = None
 
     def __enter__(self) -> "TrialRun":
         experiment_id = connect(self.cfg.tracking)
-        parent_run_id = os.environ.get(PARENT_RUN_ENV)
+        parent_run_id = self.parent_run_id
         sweep_tags = {"sweep_id": parent_run_id} if parent_run_id else {}
         run = mlflow.start_run(
             experiment_id=experiment_id,
@@ -65,7 +67,7 @@ class TrialRun:
         )
         self.run_id = run.info.run_id
         mlflow.log_params(flatten_config(self.cfg))
-        mlflow.log_text(OmegaConf.to_yaml(self.cfg, resolve=True), "config.yaml")
+        mlflow.log_text(mask_secrets(OmegaConf.to_yaml(self.cfg, resolve=True)), "config.yaml")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import optuna
 import pandas as pd
+from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial
 
 
@@ -49,3 +51,25 @@ def _row(trial: FrozenTrial, objectives: Sequence[str]) -> dict:
         **trial.params,
         "mlflow_run_id": trial.user_attrs.get("mlflow_run_id", ""),
     }
+
+
+def write_optimization_results(sweep_dir: Path, best: pd.DataFrame, objectives: Sequence[str], directions: Sequence[str]) -> Path:
+    """`optimization_results.yaml` in the sweep folder, in hydra-optuna-sweeper's shape: `best_params`
+    and `best_value` for one objective, `solutions` (params and values of the Pareto front) for more."""
+    results: dict = {"name": "optuna"}
+    rows = best.to_dict("records")
+    params_of = lambda row: {k: _plain(v) for k, v in row.items() if k not in {"trial", "mlflow_run_id", *objectives}}  # noqa: E731
+    if len(directions) == 1:
+        if rows:
+            results["best_params"] = params_of(rows[0])
+            results["best_value"] = _plain(rows[0][objectives[0]])
+    else:
+        results["solutions"] = [{"params": params_of(row), "values": [_plain(row[o]) for o in objectives]} for row in rows]
+    path = Path(sweep_dir) / "optimization_results.yaml"
+    OmegaConf.save(OmegaConf.create(results), path)
+    return path
+
+
+def _plain(value: object) -> object:
+    """numpy scalars as plain Python values, which OmegaConf can store."""
+    return value.item() if hasattr(value, "item") else value

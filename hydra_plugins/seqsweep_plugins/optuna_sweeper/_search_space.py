@@ -32,7 +32,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from src.errors import ConfigError
+from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
 
 SYNTAX = "choice(...), a,b,c, range(start, stop[, step]), interval(low, high), tag(log, interval(...)), tag(int, interval(...)) or one value"
 

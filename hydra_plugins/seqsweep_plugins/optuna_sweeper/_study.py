@@ -25,12 +25,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
-from optuna.storages import RDBStorage
+from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from optuna.trial import TrialState
 
-from src.errors import ConfigError
+from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
+from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+# user attribute `failure` of a FAIL trial that failed outside the trial itself (not counted, run again).
+INFRASTRUCTURE = "infrastructure"
 
 # Heartbeats are Optuna's own way to find trials of dead processes, but it calls them
 # experimental and expects Study.optimize, while a Hydra sweeper must ask and tell. Neither
@@ -39,21 +42,66 @@ warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to b
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, message=r".*(heartbeat|fail_stale_trials)")
 
 
-def open_storage(url: str, heartbeat_interval: int | None) -> RDBStorage:
-    """RDBStorage for `url`; a relative SQLite path is taken from the working directory and its folder created."""
+def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.storages.BaseStorage:
+    """RDBStorage for `url` (a relative SQLite path is taken from the working directory and its
+    folder created), or an in-memory storage for None."""
+    if url is None:
+        return optuna.storages.InMemoryStorage()
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         database = Path(url.removeprefix("sqlite:///")).resolve()
         database.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{database}"
     heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval} if heartbeat_interval else {}
     try:
-        return RDBStorage(url, **heartbeat)
+        # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
+        return RDBStorage(url, failed_trial_callback=RetryFailedTrialCallback(max_retry=None), **heartbeat)
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(
-            "hydra.sweeper.storage", url,
-            f"an SQLAlchemy URL Optuna can open, e.g. sqlite:///mlruns/optuna.db or postgresql://user:pass@host/db ({reason})",
+            "hydra.sweeper.storage", mask_secrets(url),
+            f"an SQLAlchemy URL Optuna can open, e.g. sqlite:///mlruns/optuna.db or postgresql+psycopg://user@host/db ({mask_secrets(reason)})",
         ) from None
+
+
+def counted_trials(study: optuna.Study, running: bool = False) -> int:
+    """Trials that count toward n_trials: ended by themselves (COMPLETE, PRUNED, or FAIL of the
+    trial's own making), plus the RUNNING ones when `running`. A FAIL that was an infrastructure
+    failure, or that has been run again, is not counted: its rerun is."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {RetryFailedTrialCallback.retried_trial_number(t) for t in trials}
+    count = 0
+    for trial in trials:
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            count += 1
+        elif trial.state == TrialState.FAIL:
+            count += trial.number not in retried and trial.user_attrs.get("failure") != INFRASTRUCTURE
+        elif trial.state == TrialState.RUNNING:
+            count += running
+    return count
+
+
+@contextmanager
+def budget_lock(storage: optuna.storages.BaseStorage) -> Iterator[None]:
+    """Serialise "count, then ask" between sweeping processes sharing a study, so together they
+    never pass n_trials: a file lock beside an SQLite database, a PostgreSQL advisory lock, and
+    nothing for an in-memory study (one process). Optuna has no such lock of its own."""
+    url = str(getattr(storage, "url", ""))
+    if url.startswith("sqlite:///"):
+        from filelock import FileLock
+
+        with FileLock(url.removeprefix("sqlite:///") + ".budget.lock"):
+            yield
+    elif url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        with storage.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(hashtext('seqsweep-budget'))"))
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(hashtext('seqsweep-budget'))"))
+    else:
+        yield
 
 
 def default_study_name(experiment: str, search_space: Sequence[str], objectives: Sequence[str], directions: Sequence[str]) -> str:
@@ -62,22 +110,27 @@ def default_study_name(experiment: str, search_space: Sequence[str], objectives:
     return f"{experiment}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
 
 
-def recover_abandoned_trials(study: optuna.Study, storage: RDBStorage) -> list[str]:
-    """Mark FAIL the RUNNING trials whose process is gone; returns one line per trial saying why."""
+def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[str]:
+    """Fail the RUNNING trials whose process is gone, as infrastructure failures that run again;
+    returns one line per trial saying why."""
+    if not isinstance(storage, RDBStorage):
+        return []
     recovered = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
         if worker and worker_is_dead(worker):
             # FrozenTrial._trial_id is how Optuna's own storages address a trial; there is no public key.
-            storage.set_trial_user_attr(trial._trial_id, "error", f"its sweep process ({worker}) died; marked FAIL when the study resumed")
+            storage.set_trial_user_attr(trial._trial_id, "error", f"its sweep process ({worker}) died")
+            storage.set_trial_user_attr(trial._trial_id, "failure", INFRASTRUCTURE)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            recovered.append(f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL")
+            RetryFailedTrialCallback(max_retry=None)(study, storage.get_trial(trial._trial_id))
+            recovered.append(f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again")
     if storage.get_heartbeat_interval():
         running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
-        # Optuna fails them and they cannot take a user attribute afterwards; the line printed says why.
+        # Optuna fails them and runs the storage's RetryFailedTrialCallback; the line printed says why.
         optuna.storages.fail_stale_trials(study)
         recovered += [
-            f"trial #{trial.number} sent no heartbeat for {2 * storage.get_heartbeat_interval()} s: marked FAIL"
+            f"trial #{trial.number} sent no heartbeat for {2 * storage.get_heartbeat_interval()} s: marked FAIL, it runs again"
             for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
             if trial.number in running
         ]
@@ -102,20 +155,19 @@ def worker_is_dead(worker: str) -> bool:
 
 
 @contextmanager
-def heartbeats(storage: RDBStorage, trial_ids: Sequence[int]) -> Iterator[None]:
-    """Record a heartbeat for each trial every `heartbeat_interval` seconds while the block runs."""
-    interval = storage.get_heartbeat_interval()
+def heartbeats(storage: optuna.storages.BaseStorage, trial_ids: set[int]) -> Iterator[None]:
+    """Record a heartbeat for each trial in `trial_ids` (a set the caller keeps current) every
+    `heartbeat_interval` seconds while the block runs."""
+    interval = storage.get_heartbeat_interval() if isinstance(storage, RDBStorage) else None
     if not interval:
         yield
         return
     stop = threading.Event()
 
     def beat() -> None:
-        while True:
-            for trial_id in trial_ids:
+        while not stop.wait(interval):
+            for trial_id in list(trial_ids):
                 storage.record_heartbeat(trial_id)
-            if stop.wait(interval):
-                return
 
     thread = threading.Thread(target=beat, name="optuna-heartbeat", daemon=True)
     thread.start()

@@ -1,15 +1,29 @@
 """Options of `hydra/sweeper=optuna`, registered in Hydra's ConfigStore so typos in keys are refused.
 
-The keys are those of the community `hydra-optuna-sweeper` (sampler, direction, n_trials,
-n_jobs, storage, study_name, params) plus `objectives`, `pruner` and `heartbeat_interval`.
+The keys are those of the community `hydra-optuna-sweeper` (a `hydra/sweeper/sampler` group with
+tpe, random, cmaes, nsgaii, qmc and grid; direction, study_name, storage, n_trials, n_jobs,
+max_failure_rate, params, custom_search_space), plus our own: objectives, pruner, timeout,
+heartbeat_interval, refit_best, point_check and tracker. docs/optuna-migration.md lists where
+the defaults differ on purpose.
 """
 
 # No `from __future__ import annotations` here: Hydra's plugin scanner executes this module
 # outside sys.modules, where dataclasses cannot resolve string annotations.
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
+
+# Plain dicts, not dataclasses: a preset may switch `_target_` to another sampler class and
+# keep only the keys that class takes, which a typed node would refuse to merge.
+SAMPLERS = {
+    "tpe": "optuna.samplers.TPESampler",
+    "random": "optuna.samplers.RandomSampler",
+    "cmaes": "optuna.samplers.CmaEsSampler",
+    "nsgaii": "optuna.samplers.NSGAIISampler",
+    "qmc": "optuna.samplers.QMCSampler",
+    "grid": "optuna.samplers.GridSampler",
+}
 
 
 @dataclass
@@ -18,33 +32,48 @@ class OptunaSweeperConf:
     # The sweeper builds the sampler and pruner itself (GridSampler needs the search space,
     # and a bad _target_ must give one line, not an instantiation traceback).
     _recursive_: bool = False
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}])
 
-    # `_target_` of any optuna.samplers class and its keyword arguments; seed it.
-    sampler: Any = field(default_factory=lambda: {"_target_": "optuna.samplers.TPESampler", "seed": None})
+    # `_target_` of any optuna.samplers class and its keyword arguments (the sampler group fills it); seed it.
+    sampler: Any = None
     # `_target_` of any optuna.pruners class, or null for no pruning (single objective only).
     pruner: Any = None
-    # Metric names from the trial's results, one per direction. A pruned study reports the
-    # first one after every epoch, so it must be an epoch metric (val_acc, val_loss, acc, loss).
+    # Names of the values a trial returns, one per direction: the keys read from a returned dict
+    # (a trial that returns a float or a list of floats is read in order). A pruned study reports
+    # the first one after every epoch.
     objectives: Any = field(default_factory=lambda: ["val_acc"])
     # maximize or minimize, or a list of them (one per objective); two make it multi-objective.
     direction: Any = "maximize"
-    # The total number of trials the study should hold (complete, pruned and failed), so a
-    # re-run of the same command only runs what is missing.
+    # Trials that end by themselves (complete, pruned, failed) the study should hold, so a re-run
+    # of the same command only runs what is missing; lost trials are run again and not counted.
     n_trials: int = 20
-    # Trials asked at once and handed to the launcher as one batch.
+    # Trials in flight at once (as many as the launcher can run; one at a time with Hydra's basic launcher).
     n_jobs: int = 1
-    # SQLAlchemy URL of the Optuna study; a relative SQLite path is taken from the working
-    # directory, next to the MLflow store. postgresql://user:pass@host/db works as well.
-    storage: str = "sqlite:///mlruns/optuna.db"
-    # null: derived from the experiment and the swept settings, so the same command resumes.
+    # SQLAlchemy URL of the study; null: in memory (no resume). A relative SQLite path is taken
+    # from the working directory, next to the MLflow store.
+    storage: Optional[str] = "sqlite:///mlruns/optuna.db"
+    # null: derived from the preset (or app) and the swept settings, so the same command resumes.
     study_name: Optional[str] = None
-    # Seconds between heartbeats of a running trial; a trial whose heartbeat is older than
-    # two intervals is marked FAIL when the study is resumed (null: no heartbeats; a trial of
-    # a dead process on this machine is recognised from its process id either way).
+    # Seconds between heartbeats of running trials; a trial silent for two intervals is lost.
     heartbeat_interval: Optional[int] = 60
     # key: Hydra sweep syntax, e.g. `model: choice(lstm, gru)`, `model.units: range(16, 129, 16)`,
-    # `optimizer.learning_rate: tag(log, interval(1e-4, 1e-2))`, `model.dropout: 0.0,0.2,0.4`.
+    # `optimizer.learning_rate: tag(log, interval(1e-4, 1e-2))`, `model.layers: int(interval(1, 4))`.
     params: Optional[Dict[str, str]] = None
+    # `module.function(cfg, trial)` that suggests more parameters on each trial (Optuna's define-by-run).
+    custom_search_space: Optional[str] = None
+    # Stop when more than this share of ended trials failed by themselves (checked from 5 ended); null: off.
+    max_failure_rate: Optional[float] = None
+    # Seconds after which no new trial starts (running ones finish); null: no limit.
+    timeout: Optional[float] = None
+    # After the search, train the best configuration once more as a job marked `refit`.
+    refit_best: bool = False
+    # `module.function` called with each composed point (hydra node removed); raising refuses it.
+    point_check: Optional[str] = None
+    # `{_target_: ...}` of a hydra_plugins.seqsweep_plugins.hooks.SweepTracker subclass.
+    tracker: Any = None
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="optuna", node=OptunaSweeperConf, provider="seqsweep")
+store = ConfigStore.instance()
+store.store(group="hydra/sweeper", name="optuna", node=OptunaSweeperConf, provider="seqsweep")
+for name, target in SAMPLERS.items():
+    store.store(group="hydra/sweeper/sampler", name=name, node={"_target_": target, "seed": None}, provider="seqsweep")

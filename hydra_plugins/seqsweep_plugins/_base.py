@@ -1,0 +1,91 @@
+"""What both sweepers share: the launcher and its executor, the app's hooks, the sweep folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from hydra_plugins.seqsweep_plugins._console import SweepConfigError
+from hydra_plugins.seqsweep_plugins.executor import InProcessExecutor, TrialExecutor
+from hydra_plugins.seqsweep_plugins.hooks import SweepTracker, load_point_check, load_tracker
+from hydra_plugins.seqsweep_plugins._points import PointComposer
+from hydra_plugins.seqsweep_plugins.secrets import mask_values
+
+DIRECTIONS = ("maximize", "minimize")
+
+
+class SweeperBase(Sweeper):
+    """Setup and settings common to the grid and Optuna sweepers."""
+
+    def __init__(
+        self,
+        point_check: str | None = None,
+        tracker: Any = None,
+        objectives: Any = ("val_acc",),
+        direction: Any = "maximize",
+        timeout: float | None = None,
+        max_failure_rate: float | None = None,
+    ) -> None:
+        self.point_check_name = point_check
+        self.tracker_cfg = tracker
+        self.objectives = as_list(objectives)
+        self.directions = [str(getattr(d, "name", d)) for d in as_list(direction)]
+        self.timeout = timeout
+        self.max_failure_rate = max_failure_rate
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.config = config
+        self.hydra_context = hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(config=config, hydra_context=hydra_context, task_function=task_function)
+
+    # -- shared steps ----------------------------------------------------------------------------
+
+    def check_settings(self) -> None:
+        """The settings both sweepers have; raises SweepConfigError naming the key."""
+        if not self.objectives:
+            raise SweepConfigError("hydra.sweeper.objectives", "[]", "one or more metric names, e.g. [val_acc] or [val_acc, fit_seconds]")
+        for direction in self.directions:
+            if direction not in DIRECTIONS:
+                raise SweepConfigError("hydra.sweeper.direction", direction, "maximize or minimize, or a list of them")
+        if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or self.timeout <= 0):
+            raise SweepConfigError("hydra.sweeper.timeout", self.timeout, "null or a number of seconds > 0")
+        rate = self.max_failure_rate
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1):
+            raise SweepConfigError("hydra.sweeper.max_failure_rate", rate, "null (off) or a share of ended trials in [0, 1]")
+
+    def load_hooks(self) -> tuple[PointComposer, SweepTracker]:
+        composer = PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_name))
+        return composer, load_tracker(self.tracker_cfg)
+
+    def executor(self) -> TrialExecutor:
+        """The launcher's own executor when it has one (ours on Ray), else one job at a time through `launch`."""
+        make = getattr(self.launcher, "executor", None)
+        return make() if callable(make) else InProcessExecutor(self.launcher)
+
+    def label(self) -> str:
+        """The preset's name (+sweeps=NAME), else the app's job name."""
+        return str(OmegaConf.select(self.config, "hydra.runtime.choices.sweeps") or OmegaConf.select(self.config, "hydra.job.name") or "sweep")
+
+    def save_sweep_config(self) -> Path:
+        """The sweep folder with its multirun.yaml (as Hydra's basic sweeper writes it, passwords masked)."""
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        masked = mask_values(OmegaConf.to_container(self.config, resolve=False))
+        OmegaConf.save(OmegaConf.create(masked), sweep_dir / "multirun.yaml")
+        return sweep_dir
+
+
+def as_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, ListConfig)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def bare_key(key: str) -> str:
+    """`+model.units` -> `model.units`: the key without Hydra's add/force-add/delete prefix."""
+    return key.lstrip("+~")

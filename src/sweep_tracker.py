@@ -1,0 +1,193 @@
+"""The MLflow side of a sweep, called by the sweepers in the sweeping process (never in a worker).
+
+Named in conf/config.yaml as `hydra.sweeper.tracker`. At sweep start (after every point was
+checked, before the first trial) it closes what dead sweeps left RUNNING, creates the parent run
+and hands its id to every job; when a trial's worker is lost it closes that trial's run; at the
+end it prints the comparison table, logs the summary, the best trial and the plots on the parent
+and closes it. Trials create and close their own child runs (src/tracking/trial_run.py).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from hydra_plugins.seqsweep_plugins import JobContext, SweepEnd, SweepStart, SweepTracker, mask_secrets
+from src.tracking.params import flatten_config
+from src.tracking.store import connect
+from src.tracking.summary import sweep_table
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class MlflowSweepTracker(SweepTracker):
+    """One parent run per sweeping process, grouping the trial runs of its sweep."""
+
+    def __init__(self) -> None:
+        self.parent_run_id: str | None = None
+        self.client: mlflow.MlflowClient | None = None
+
+    def on_sweep_start(self, sweep: SweepStart) -> dict[str, Any]:
+        experiment_id = connect(sweep.config.tracking)
+        self.client = mlflow.MlflowClient()
+        closed = close_dead_sweeps(self.client, experiment_id)
+        if closed:
+            print(f"[sweep] closed {closed} run(s) that a sweep whose process is gone had left RUNNING", flush=True)
+        tags = {
+            "sweep": "true",
+            "sweep_owner": OWNER,
+            "sweeper": sweep.sweeper,
+            "sweep_dir": sweep.sweep_dir,
+            "sweep_varying": ", ".join(sweep.varying),
+            "sweep_overrides": mask_secrets(" ".join(sweep.fixed)),
+            "sweep_objectives": ",".join(sweep.objectives),
+            "sweep_directions": ",".join(sweep.directions),
+        }
+        if sweep.study:
+            tags.update({"optuna_study": sweep.study["name"], "optuna_storage": sweep.study["storage"], "optuna_sampler": sweep.study["sampler"]})
+        run = self.client.create_run(experiment_id, run_name=self._unique_name(experiment_id, sweep.label), tags=tags)
+        self.parent_run_id = run.info.run_id
+        self.client.log_batch(self.parent_run_id, params=[mlflow.entities.Param(k, v) for k, v in shared_settings(sweep).items()])
+        atexit.register(self._close_if_open, "FAILED")
+        print(f"[sweep] MLflow parent run '{run.info.run_name}' ({self.parent_run_id}) in experiment '{sweep.config.tracking.experiment_name}'", flush=True)
+        return {"mlflow_parent_run_id": self.parent_run_id}
+
+    def on_trial_lost(self, job: JobContext, reason: str) -> None:
+        """Close the lost trial's run (its worker cannot): KILLED when the sweep was stopped, else FAILED."""
+        for run in self._trial_runs(job.number, status="RUNNING"):
+            self.client.set_tag(run.info.run_id, "error", mask_secrets(reason)[:5000])
+            self.client.set_terminated(run.info.run_id, "KILLED" if "stopped by" in reason else "FAILED")
+
+    def on_sweep_end(self, end: SweepEnd) -> None:
+        if self.parent_run_id is None:
+            return
+        table = sweep_table(self.parent_run_id)
+        if not table.empty:
+            print("\n" + table.to_string(index=False), flush=True)
+            self.client.log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
+            self._log_plots()
+        self._log_results(end)
+        self._close_if_open({"FINISHED": "FINISHED", "KILLED": "KILLED"}.get(end.status, "FAILED"))
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _unique_name(self, experiment_id: str, label: str) -> str:
+        """`imdb_optuna 11-24 15:30:07`, with a suffix when another sweep started in the same second."""
+        name = f"{label} {time.strftime('%m-%d %H:%M:%S')}"
+        taken = {r.info.run_name for r in self.client.search_runs([experiment_id], filter_string=f"attributes.run_name LIKE '{name}%'")}
+        suffix = 2
+        unique = name
+        while unique in taken:
+            unique, suffix = f"{name} ({suffix})", suffix + 1
+        return unique
+
+    def _trial_runs(self, number: int, status: str) -> list[Any]:
+        parent = self.client.get_run(self.parent_run_id)
+        return self.client.search_runs(
+            [parent.info.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{self.parent_run_id}' and tags.sweep_trial = '{number}' and attributes.status = '{status}'",
+        )
+
+    def _log_results(self, end: SweepEnd) -> None:
+        counts = {name.lower(): count for name, count in end.counts.items()}
+        metrics = {"trials": sum(end.counts.values()), **{f"trials_{k}": v for k, v in counts.items()}, "wall_seconds": round(end.seconds, 2)}
+        if end.best and len(end.objectives) == 1:
+            best = end.best[0]
+            metrics[f"best_{end.objectives[0]}"] = float(best[end.objectives[0]])
+            params = {f"best_{k}": str(v) for k, v in best.items() if k not in {end.objectives[0], "mlflow_run_id"}}
+            self.client.log_batch(self.parent_run_id, params=[mlflow.entities.Param(k, v[:6000]) for k, v in params.items()])
+            self.client.log_text(self.parent_run_id, json.dumps(best, indent=2, default=str), "best_trial.json")
+        elif end.best:
+            import pandas as pd
+
+            self.client.log_text(self.parent_run_id, pd.DataFrame(end.best).to_csv(index=False), "pareto_front.csv")
+            self.client.set_tag(self.parent_run_id, "pareto_front_trials", ",".join(str(row["trial"]) for row in end.best))
+        self.client.log_batch(self.parent_run_id, metrics=[mlflow.entities.Metric(k, float(v), int(time.time() * 1000), 0) for k, v in metrics.items()])
+        if end.message:
+            self.client.set_tag(self.parent_run_id, "sweep_message", mask_secrets(end.message)[:5000])
+
+    def _log_plots(self) -> None:
+        """The comparison PNGs under plots/ of the parent run.
+
+        The trials are recorded already, so a plotting bug must not fail the sweep; it is
+        reported on stderr and as the parent's `plots_error` tag instead of passing silently.
+        """
+        # Imported here: matplotlib and scipy add about a second to every start of src.train.
+        from src.reporting.report import load_sweep, write_plots
+
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                written, skipped = write_plots(load_sweep(self.parent_run_id), Path(folder))
+                for path in written:
+                    self.client.log_artifact(self.parent_run_id, str(path), "plots")
+            print(
+                f"[sweep] plots on the parent run: {', '.join('plots/' + p.name for p in written) or 'none'}"
+                + "".join(f"; skipped {line}" for line in skipped),
+                flush=True,
+            )
+        except Exception as error:  # noqa: BLE001 - reported below, not swallowed
+            message = f"{type(error).__name__}: {error}"
+            print(f"[sweep] warning: could not draw the sweep plots: {message}", file=sys.stderr, flush=True)
+            self.client.set_tag(self.parent_run_id, "plots_error", message[:5000])
+
+    def _close_if_open(self, status: str) -> None:
+        if self.parent_run_id is None:
+            return
+        if self.client.get_run(self.parent_run_id).info.status == "RUNNING":
+            self.client.set_terminated(self.parent_run_id, status)
+        self.parent_run_id = None
+
+
+def shared_settings(sweep: SweepStart) -> dict[str, str]:
+    """The settings every trial of the sweep shares: the master config's leaves minus the varying keys."""
+    cfg: DictConfig = OmegaConf.create(OmegaConf.to_container(sweep.config, resolve=False))
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    try:
+        flat = flatten_config(cfg)
+    except Exception:  # noqa: BLE001 - an interpolation only a trial can resolve: log the unresolved leaves
+        flat = {}
+    return {k: mask_secrets(v)[:6000] for k, v in flat.items() if not any(k == key or k.startswith(key + ".") for key in sweep.varying)}
+
+
+def close_dead_sweeps(client: mlflow.MlflowClient, experiment_id: str) -> int:
+    """Close the RUNNING parent runs of this machine whose sweeping process is gone (KILLED), and
+    their RUNNING trial runs (FAILED). Returns how many runs were closed."""
+    closed = 0
+    parents = client.search_runs([experiment_id], filter_string="tags.sweep = 'true' and attributes.status = 'RUNNING'")
+    for parent in parents:
+        owner = parent.data.tags.get("sweep_owner", "")
+        if not _process_is_gone(owner):
+            continue
+        children = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}' and attributes.status = 'RUNNING'")
+        for child in children:
+            client.set_tag(child.info.run_id, "error", f"its sweep process ({owner}) died; closed by the next sweep on this store")
+            client.set_terminated(child.info.run_id, "FAILED")
+        client.set_tag(parent.info.run_id, "error", f"its sweep process ({owner}) died; closed by the next sweep on this store")
+        client.set_terminated(parent.info.run_id, "KILLED")
+        closed += 1 + len(children)
+    return closed
+
+
+def _process_is_gone(owner: str) -> bool:
+    """True when `host:pid` names a process of this machine that no longer exists."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
