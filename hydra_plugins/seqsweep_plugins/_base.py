@@ -26,15 +26,16 @@ class SweeperBase(Sweeper):
         self,
         point_check: str | None = None,
         tracker: Any = None,
-        objectives: Any = ("val_acc",),
+        objectives: Any = None,
         direction: Any = "maximize",
         timeout: float | None = None,
         max_failure_rate: float | None = None,
     ) -> None:
         self.point_check_name = point_check
         self.tracker_cfg = tracker
-        self.objectives = as_list(objectives)
         self.directions = [str(getattr(d, "name", d)) for d in as_list(direction)]
+        # Unnamed objectives (an app that returns a float or a list of floats) are called value, value_0, ...
+        self.objectives = as_list(objectives) if objectives is not None else (["value"] if len(self.directions) == 1 else [f"value_{i}" for i in range(len(self.directions))])
         self.timeout = timeout
         self.max_failure_rate = max_failure_rate
 
@@ -47,6 +48,11 @@ class SweeperBase(Sweeper):
 
     def check_settings(self) -> None:
         """The settings both sweepers have; raises SweepConfigError naming the key."""
+        if len(self.objectives) != len(self.directions):
+            raise SweepConfigError(
+                "hydra.sweeper.direction", f"[{', '.join(self.directions)}]",
+                f"one direction per objective; hydra.sweeper.objectives has {len(self.objectives)}: [{', '.join(self.objectives)}]",
+            )
         if not self.objectives:
             raise SweepConfigError("hydra.sweeper.objectives", "[]", "one or more metric names, e.g. [val_acc] or [val_acc, fit_seconds]")
         for direction in self.directions:

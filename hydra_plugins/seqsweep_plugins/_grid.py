@@ -20,10 +20,8 @@ from hydra_plugins.seqsweep_plugins._loop import LoopRules, finish, run_trials
 
 class GridSweeperImpl(SweeperBase):
     def __init__(self, params: dict[str, str] | None = None, max_batch_size: int | None = None, objectives: Any = None, **common: Any) -> None:
-        super().__init__(objectives=objectives or ["val_acc"], **common)
+        super().__init__(objectives=objectives, **common)
         self.params = params or {}
-        # The progress line reads the objective only when it is there: a grid needs no objective.
-        self.objective_given = objectives is not None
 
     def sweep(self, arguments: list[str]) -> list[tuple[Job, Outcome]]:
         try:

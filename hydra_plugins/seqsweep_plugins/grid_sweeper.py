@@ -31,7 +31,8 @@ class GridSweeperConf:
     point_check: Optional[str] = None
     # `{_target_: ...}` of a hydra_plugins.seqsweep_plugins.hooks.SweepTracker subclass.
     tracker: Any = None
-    # What the progress lines show as each trial's result and best so far (a key of a returned dict).
+    # What the progress lines show as each trial's result and best so far (a key of a returned
+    # dict; null: the returned number). A grid needs no objective: trials without it still run.
     objectives: Any = None
     direction: Any = "maximize"
     # Seconds after which no new trial starts (running ones finish); null: no limit.

@@ -376,10 +376,12 @@ def _check_same_search_space(study: optuna.Study, distributions: dict[str, BaseD
 
 def _optuna_class(key: str, settings: Any, base: type, module: str) -> type:
     target = settings.get("_target_") if isinstance(settings, (dict, DictConfig)) else None
-    try:
-        cls = get_class(str(target))
-    except Exception:  # noqa: BLE001 - any import problem is the same config mistake
-        cls = None
+    cls = None
+    if isinstance(target, str) and target:
+        try:
+            cls = get_class(target)
+        except Exception:  # noqa: BLE001 - any import problem is the same config mistake
+            cls = None
     if not isinstance(cls, type) or not issubclass(cls, base):
         names = [
             n for n in dir(sys.modules[module])

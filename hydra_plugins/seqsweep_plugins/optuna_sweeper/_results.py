@@ -35,11 +35,10 @@ def describe(best: pd.DataFrame, objectives: Sequence[str], directions: Sequence
     if len(objectives) == 1:
         row = best.iloc[0]
         params = " ".join(f"{key}={row[key]}" for key in best.columns if key not in {"trial", *objectives, "mlflow_run_id"})
-        return (
-            f"[optuna] best trial #{row['trial']}: {objectives[0]}={row[objectives[0]]:.4f} ({directions[0]})\n"
-            f"[optuna] best params: {params}\n"
-            f"[optuna] best trial's MLflow run: {row['mlflow_run_id']}"
-        )
+        lines = [f"[optuna] best trial #{row['trial']}: {objectives[0]}={row[objectives[0]]:.4f} ({directions[0]})", f"[optuna] best params: {params}"]
+        if row["mlflow_run_id"]:
+            lines.append(f"[optuna] best trial's MLflow run: {row['mlflow_run_id']}")
+        return "\n".join(lines)
     goals = ", ".join(f"{d} {o}" for o, d in zip(objectives, directions))
     return f"[optuna] Pareto front ({len(best)} trials; {goals}):\n" + best.round(4).to_string(index=False)
 

@@ -8,6 +8,7 @@
 | `shuffle(range(...))`                  | CategoricalDistribution of the range's values    |
 | `interval(0.0, 0.5)`                   | FloatDistribution(0.0, 0.5)                      |
 | `tag(log, interval(1e-4, 1e-2))`       | FloatDistribution(1e-4, 1e-2, log=True)          |
+| `int(interval(8, 128))`                | IntDistribution(8, 128) (`tag(log, ...)` may wrap it) |
 | `tag(int, interval(8, 128))`           | IntDistribution(8, 128) (`log` may be added)     |
 | a single value                         | not searched: passed to every trial as it is     |
 """
@@ -34,7 +35,7 @@ from optuna.distributions import (
 
 from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
 
-SYNTAX = "choice(...), a,b,c, range(start, stop[, step]), interval(low, high), tag(log, interval(...)), tag(int, interval(...)) or one value"
+SYNTAX = "choice(...), a,b,c, range(start, stop[, step]), interval(low, high), int(interval(...)), tag(log, interval(...)) or one value"
 
 
 def parse_search_space(overrides: Iterable[str]) -> tuple[dict[str, BaseDistribution], dict[str, str]]:
@@ -113,7 +114,8 @@ def _distribution(key: str, override: Override, shown: str) -> BaseDistribution:
             raise ConfigError(name, shown, "interval(low, high) with low < high")
         if log and low <= 0:
             raise ConfigError(name, shown, "tag(log, interval(low, high)) with low > 0")
-        if "int" in value.tags:
+        # `int(interval(a, b))` (Hydra casts the ends to int) or `tag(int, interval(a, b))`.
+        if "int" in value.tags or (isinstance(low, int) and isinstance(high, int)):
             if not (float(low).is_integer() and float(high).is_integer()):
                 raise ConfigError(name, shown, "whole-number ends with tag(int, ...)")
             return IntDistribution(int(low), int(high), log=log)

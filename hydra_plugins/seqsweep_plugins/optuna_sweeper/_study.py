@@ -54,7 +54,7 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
     heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval} if heartbeat_interval else {}
     try:
         # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
-        return RDBStorage(url, failed_trial_callback=RetryFailedTrialCallback(max_retry=None), **heartbeat)
+        return RDBStorage(url, heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=None), **heartbeat)
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 # Plain dicts, not dataclasses: a preset may switch `_target_` to another sampler class and
 # keep only the keys that class takes, which a typed node would refuse to merge.
@@ -35,13 +36,14 @@ class OptunaSweeperConf:
     defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}])
 
     # `_target_` of any optuna.samplers class and its keyword arguments (the sampler group fills it); seed it.
-    sampler: Any = None
+    # MISSING, not None: the group's choice is merged first, and a None here would replace it.
+    sampler: Any = MISSING
     # `_target_` of any optuna.pruners class, or null for no pruning (single objective only).
     pruner: Any = None
     # Names of the values a trial returns, one per direction: the keys read from a returned dict
-    # (a trial that returns a float or a list of floats is read in order). A pruned study reports
-    # the first one after every epoch.
-    objectives: Any = field(default_factory=lambda: ["val_acc"])
+    # (a trial that returns a float or a list of floats is read in order); null: `value` (or
+    # value_0, value_1, ... for several directions). A pruning app reports the first one.
+    objectives: Any = None
     # maximize or minimize, or a list of them (one per objective); two make it multi-objective.
     direction: Any = "maximize"
     # Trials that end by themselves (complete, pruned, failed) the study should hold, so a re-run
