@@ -66,7 +66,7 @@ def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     job = current_job()
     trial = current_trial()
     verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if job is not None else 2)
-    if trial is not None and job.objectives:
+    if trial is not None and len(job.objectives) == 1:  # Optuna prunes single-objective studies only
         callbacks = [*callbacks, PruningReporter(trial, job.objectives[0])]
     parent = job.sweep.get("mlflow_parent_run_id") if job is not None else None
     name = run_name(cfg, job)

@@ -26,7 +26,7 @@ from optuna.trial import TrialState
 from hydra_plugins.seqsweep_plugins.optuna_sweeper._search_space import (
     parse_search_space,
 )
-from src.errors import ConfigError
+from hydra_plugins.seqsweep_plugins._console import SweepConfigError
 
 TINY = ["model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20"]
 OPTUNA = ["-m", "hydra/sweeper=optuna", "hydra.sweeper.sampler.seed=7"]
@@ -70,7 +70,7 @@ def test_sweep_syntax_maps_one_to_one_to_optuna_distributions():
 
     for bad in ["model.units=range(10, 1)", "optimizer.learning_rate=tag(log, interval(0, 1))",
                 "model.units=tag(int, interval(1.5, 8))", "model.units=interval(8, 8)", "model.units=choice(8,"]:
-        with pytest.raises(ConfigError, match=r"^hydra\.sweeper\.params\.(model\.units|optimizer\.learning_rate)="):
+        with pytest.raises(SweepConfigError, match=r"^hydra\.sweeper\.params\.(model\.units|optimizer\.learning_rate)="):
             parse_search_space([bad])
 
 
@@ -131,7 +131,7 @@ def test_a_clearly_worse_trial_is_pruned_and_recorded_killed(run_cli, store_runs
     assert good.state == TrialState.COMPLETE and sorted(good.intermediate_values) == [0, 1, 2]
     assert bad.state == TrialState.PRUNED and list(bad.intermediate_values) == [0]
     assert bad.intermediate_values[0] < good.intermediate_values[0]
-    assert "[trial] PRUNED: pruned at epoch 1" in done.stdout
+    assert "PRUNED" in done.stdout and "(pruned at epoch 1 (val_acc=" in done.stdout
     assert "(1 complete, 1 pruned)" in done.stdout
 
     runs = store_runs("binary_addition").set_index("run_id")
@@ -144,12 +144,14 @@ def test_a_clearly_worse_trial_is_pruned_and_recorded_killed(run_cli, store_runs
 
 
 def test_failed_trials_are_fail_in_optuna_and_failed_in_mlflow(run_cli, store_runs, tmp_path):
-    # SGD with this learning rate makes the loss NaN in the first epoch; the sweep goes on.
+    # SGD with this learning rate makes the loss NaN in the first epoch; the sweep goes on, and
+    # since every trial failed it exits non-zero.
     done = run_cli(
         *OPTUNA, "hydra.sweeper.study_name=nan", "hydra.sweeper.n_trials=2", "data=binary_addition",
         "data.n_train=200", "data.n_test=50", "model.activation=relu", "optimizer=sgd",
-        "optimizer.learning_rate=choice(1e12, 1e13)", "trainer.epochs=2", source=None,
+        "optimizer.learning_rate=choice(1e12, 1e13)", "trainer.epochs=2", source=None, check=False,
     )
+    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1] == "error: every trial failed (2)"
     trials = load_study(tmp_path, "nan").trials
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
     runs = store_runs("binary_addition").set_index("run_id")
@@ -182,10 +184,13 @@ def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "trial #1 was left RUNNING by a process that is gone (" in done.stdout
-    assert "2 trials so far" in done.stdout and "running 1 more to reach n_trials=3" in done.stdout
+    assert "2 trial(s) so far; n_trials=3" in done.stdout
 
+    # The killed trial is an infrastructure failure: not counted, and run again with its parameters.
     after = load_study(tmp_path, "resume").trials
-    assert [t.state for t in after] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE]
+    assert [t.state for t in after] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert after[2].params == before[1].params and after[2].user_attrs["retry_of"] == 1
+    assert after[1].user_attrs["failure"] == "infrastructure"
     first, first_again = before[0], after[0]
     assert (first_again.values, first_again.params, first_again.datetime_complete, first_again.user_attrs) == (
         first.values, first.params, first.datetime_complete, first.user_attrs)
@@ -197,6 +202,7 @@ def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir
     assert killed_trial["status"] == "FAILED" and "died" in killed_trial["tags.error"]
     old_parent = runs.loc[killed_trial["tags.mlflow.parentRunId"]]
     assert old_parent["status"] == "KILLED"
+    assert runs.loc[after[2].user_attrs["mlflow_run_id"], "tags.retry_of"] == "1"
     new_parent = runs.loc[runs.loc[after[2].user_attrs["mlflow_run_id"], "tags.mlflow.parentRunId"]]
     assert new_parent["status"] == "FINISHED" and new_parent.name != old_parent.name
 
@@ -204,7 +210,6 @@ def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (["hydra.sweeper.objectives=[val_accuracy]"], "error: hydra.sweeper.objectives=val_accuracy is not allowed: metric names a trial returns: val_acc, "),
         (["hydra.sweeper.objectives=[val_acc,fit_seconds]"], "error: hydra.sweeper.direction=[maximize] is not allowed: one direction per objective"),
         (["hydra.sweeper.sampler._target_=optuna.samplers.TPE"], "error: hydra.sweeper.sampler._target_=optuna.samplers.TPE is not allowed: a class of optuna.samplers: "),
         (["model.units=choice(8, -3)"], "error: model.units=-3 is not allowed: a whole number > 0 (in sweep point: model.units=-3 "),
@@ -217,11 +222,22 @@ def test_bad_sweeper_settings_stop_before_any_run(run_cli, tmp_path, settings, m
     assert not (tmp_path / "mlruns" / "optuna.db").exists() and not (tmp_path / "mlruns" / "mlflow.db").exists()
 
 
+def test_an_objective_no_trial_returns_stops_the_sweep_after_the_first_trial(run_cli, tmp_path):
+    done = run_cli(*OPTUNA, "hydra.sweeper.n_trials=3", "hydra.sweeper.objectives=[val_accuracy]", "data.n_train=60",
+                   "model.units=choice(4, 8)", "trainer.epochs=1", *TINY[1:], check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: hydra.sweeper.objectives names val_accuracy, which the trial did not return; it returned: ")
+    assert done.stdout.count("[sweep] trial #") == 1
+
+
 def _wait_for_second_trial_to_train(tmp_path, sweep: subprocess.Popen, timeout: float = 240) -> None:
     """Until trial #1 is RUNNING and linked to its MLflow run (so it is training)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert sweep.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
+        if "[sweep] trial #1 starts" not in (tmp_path / "killed.log").read_text():
+            time.sleep(0.2)
+            continue
         try:
             trials = load_study(tmp_path, "resume").trials
         except Exception:  # noqa: BLE001 - the study does not exist yet

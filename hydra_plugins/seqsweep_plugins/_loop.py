@@ -123,6 +123,9 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
                         else:
                             result.message = f"trial #{job.context.number} was lost ({outcome.error}) and not recovered by reruns"
                             result.exit_code = 1
+                    elif outcome.settings_error and stop_reason is None:
+                        stop_reason = "settings"
+                        result.status, result.exit_code, result.message = "FAILED", 2, outcome.error
                     elif outcome.infrastructure and stop_reason is None:
                         stop_reason = "infrastructure"
                         result.status, result.exit_code = "FAILED", 1

@@ -30,6 +30,9 @@ class Outcome:
     error: str | None = None
     # True for failures outside the trial itself: not counted toward budgets, run again.
     infrastructure: bool = False
+    # True when every trial would fail the same way (the objectives name no returned metric):
+    # the sweep stops instead of training the rest for nothing.
+    settings_error: bool = False
 
 
 def read_outcome(end: JobEnd, objectives: list[str], need_values: bool) -> Outcome:
@@ -57,7 +60,10 @@ def _from_return_value(value: Any, objectives: list[str], need_values: bool) -> 
         metrics = dict(value)
         missing = [name for name in objectives if not _is_number(metrics.get(name))]
         if missing and need_values:
-            return Outcome(FAIL, metrics=metrics, error=f"the returned metrics lack a number for {', '.join(missing)} (hydra.sweeper.objectives); it has: {', '.join(map(str, metrics)) or 'nothing'}")
+            return Outcome(
+                FAIL, metrics=metrics, settings_error=True,
+                error=f"hydra.sweeper.objectives names {', '.join(missing)}, which the trial did not return; it returned: {', '.join(map(str, metrics)) or 'nothing'}",
+            )
         values = None if missing else [float(metrics[name]) for name in objectives]
     elif value is None and not need_values:
         return Outcome(COMPLETE)

@@ -10,7 +10,7 @@ even when each value is fine on its own), and a refused point is a FAIL trial.
 
 Budget: `n_trials` counts the trials that ended by themselves (COMPLETE, PRUNED, FAIL). A trial
 whose worker or sweeping process died is FAIL with `failure=infrastructure`, is not counted, and
-is run again with the same parameters through Optuna's RetryFailedTrialCallback (the rerun names
+is run again with the same parameters through Optuna's RetryHeartbeatStaleTrialCallback (the rerun names
 the trial it repeats). Counting and asking happen under one lock on the storage, so several
 sweeping processes on one study never pass `n_trials` together.
 """
@@ -25,7 +25,7 @@ import optuna
 from hydra.utils import get_class, get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
-from optuna.storages import RetryFailedTrialCallback
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
@@ -286,7 +286,7 @@ class StudySource:
             self._tell(trial, state=TrialState.FAIL)
             say(f"trial #{trial.number} not run: {error}")
             return None
-        retry_of = RetryFailedTrialCallback.retried_trial_number(self.study._storage.get_trial(trial._trial_id))
+        retry_of = RetryHeartbeatStaleTrialCallback.retried_trial_number(self.study._storage.get_trial(trial._trial_id))
         tags = {"optuna_study": self.study.study_name, "optuna_trial": str(trial.number)}
         if retry_of is not None:
             tags["retry_of"] = str(retry_of)
@@ -315,7 +315,7 @@ class StudySource:
             self._fail(trial, outcome.error or "failed", infrastructure=outcome.infrastructure or outcome.state == LOST)
 
     def rerun(self, job: Job) -> Job:
-        """The rerun RetryFailedTrialCallback enqueued when the lost trial was told FAIL."""
+        """The rerun RetryHeartbeatStaleTrialCallback enqueued when the lost trial was told FAIL."""
         while True:
             with budget_lock(self.storage):
                 trial = self._ask()
@@ -337,7 +337,7 @@ class StudySource:
         self._tell(trial, state=TrialState.FAIL)
         if infrastructure:
             # Optuna's own way to run a failed trial again: a WAITING copy naming the trial it repeats.
-            RetryFailedTrialCallback(max_retry=None)(self.study, self.study._storage.get_trial(trial._trial_id))
+            RetryHeartbeatStaleTrialCallback(max_retry=None)(self.study, self.study._storage.get_trial(trial._trial_id))
 
     def _tell(self, trial: optuna.Trial, values: list[float] | None = None, state: TrialState | None = None) -> None:
         """study.tell, except that GridSampler's "grid exhausted" stop is expected here: it calls

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
@@ -53,8 +53,10 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
         url = f"sqlite:///{database}"
     heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval} if heartbeat_interval else {}
     try:
-        # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
-        return RDBStorage(url, heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=None), **heartbeat)
+        # Two sweeps started together would both create the schema ("table trials already exists").
+        with database_lock(url, "schema"):
+            # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
+            return RDBStorage(url, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=None), **heartbeat)
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(
@@ -68,7 +70,7 @@ def counted_trials(study: optuna.Study, running: bool = False) -> int:
     trial's own making), plus the RUNNING ones when `running`. A FAIL that was an infrastructure
     failure, or that has been run again, is not counted: its rerun is."""
     trials = study.get_trials(deepcopy=False)
-    retried = {RetryFailedTrialCallback.retried_trial_number(t) for t in trials}
+    retried = {RetryHeartbeatStaleTrialCallback.retried_trial_number(t) for t in trials}
     count = 0
     for trial in trials:
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
@@ -81,27 +83,33 @@ def counted_trials(study: optuna.Study, running: bool = False) -> int:
 
 
 @contextmanager
-def budget_lock(storage: optuna.storages.BaseStorage) -> Iterator[None]:
-    """Serialise "count, then ask" between sweeping processes sharing a study, so together they
-    never pass n_trials: a file lock beside an SQLite database, a PostgreSQL advisory lock, and
-    nothing for an in-memory study (one process). Optuna has no such lock of its own."""
-    url = str(getattr(storage, "url", ""))
+def database_lock(url: str, purpose: str, engine: object = None) -> Iterator[None]:
+    """A lock every process using the database `url` shares: a file lock beside an SQLite file, a
+    PostgreSQL advisory lock (on `engine`, or a short-lived engine of its own), nothing otherwise.
+    Optuna takes no such lock of its own, neither for creating its schema nor for our budget."""
     if url.startswith("sqlite:///"):
         from filelock import FileLock
 
-        with FileLock(url.removeprefix("sqlite:///") + ".budget.lock"):
+        with FileLock(f"{url.removeprefix('sqlite:///')}.{purpose}.lock"):
             yield
     elif url.startswith("postgresql"):
-        from sqlalchemy import text
+        import sqlalchemy
 
-        with storage.engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(hashtext('seqsweep-budget'))"))
+        engine = engine or sqlalchemy.create_engine(url)
+        key = sqlalchemy.text(f"SELECT pg_advisory_lock(hashtext('seqsweep-{purpose}'))")
+        with engine.connect() as connection:
+            connection.execute(key)
             try:
                 yield
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(hashtext('seqsweep-budget'))"))
+                connection.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock(hashtext('seqsweep-{purpose}'))"))
     else:
         yield
+
+
+def budget_lock(storage: optuna.storages.BaseStorage):  # noqa: ANN201 - a context manager
+    """Serialise "count, then ask" between sweeping processes sharing a study, so together they never pass n_trials."""
+    return database_lock(str(getattr(storage, "url", "")), "budget", getattr(storage, "engine", None))
 
 
 def default_study_name(experiment: str, search_space: Sequence[str], objectives: Sequence[str], directions: Sequence[str]) -> str:
@@ -123,11 +131,11 @@ def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseS
             storage.set_trial_user_attr(trial._trial_id, "error", f"its sweep process ({worker}) died")
             storage.set_trial_user_attr(trial._trial_id, "failure", INFRASTRUCTURE)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            RetryFailedTrialCallback(max_retry=None)(study, storage.get_trial(trial._trial_id))
+            RetryHeartbeatStaleTrialCallback(max_retry=None)(study, storage.get_trial(trial._trial_id))
             recovered.append(f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again")
     if storage.get_heartbeat_interval():
         running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
-        # Optuna fails them and runs the storage's RetryFailedTrialCallback; the line printed says why.
+        # Optuna fails them and runs the storage's RetryHeartbeatStaleTrialCallback; the line printed says why.
         optuna.storages.fail_stale_trials(study)
         recovered += [
             f"trial #{trial.number} sent no heartbeat for {2 * storage.get_heartbeat_interval()} s: marked FAIL, it runs again"
