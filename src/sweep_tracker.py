@@ -22,7 +22,7 @@ from typing import Any
 import mlflow
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from hydra_plugins.seqsweep_plugins import JobContext, SweepEnd, SweepStart, SweepTracker, mask_secrets
+from hydra_plugins.seqsweep_plugins import JobContext, SweepConfigError, SweepEnd, SweepRefused, SweepStart, SweepTracker, mask_secrets
 from src.tracking.params import flatten_config
 from src.tracking.store import connect
 from src.tracking.summary import sweep_table
@@ -36,6 +36,7 @@ class MlflowSweepTracker(SweepTracker):
     def __init__(self) -> None:
         self.parent_run_id: str | None = None
         self.client: mlflow.MlflowClient | None = None
+        self.resumed: tuple[list[list[str]], int] = ([], 0)
 
     def on_sweep_start(self, sweep: SweepStart) -> dict[str, Any]:
         experiment_id = connect(sweep.config.tracking)
@@ -55,12 +56,34 @@ class MlflowSweepTracker(SweepTracker):
         }
         if sweep.study:
             tags.update({"optuna_study": sweep.study["name"], "optuna_storage": sweep.study["storage"], "optuna_sampler": sweep.study["sampler"]})
-        run = self.client.create_run(experiment_id, run_name=self._unique_name(experiment_id, sweep.label), tags=tags)
+        if sweep.sweep_key:
+            tags["sweep_key"] = sweep.sweep_key
+        unfinished = self._unfinished(experiment_id, sweep.sweep_key)
+        run = self._resumed_parent(unfinished, sweep.resume) if sweep.resume not in (None, "never") else None
+        if run is None:
+            if unfinished and sweep.resume is None:
+                last = unfinished[0]
+                raise SweepRefused(
+                    f"an unfinished sweep of this command exists: parent '{last.info.run_name}' ({last.info.run_id}), "
+                    f"{len(self._finished_children(last.info.run_id))} trial(s) finished; resume it with hydra.sweeper.resume=last "
+                    "(only the missing points run), or start a new sweep with hydra.sweeper.resume=never"
+                )
+            run = self.client.create_run(experiment_id, run_name=self._unique_name(experiment_id, sweep.label), tags=tags)
+            self.client.log_batch(run.info.run_id, params=[mlflow.entities.Param(k, v) for k, v in shared_settings(sweep).items()])
+        else:
+            self.client.update_run(run.info.run_id, status="RUNNING")
+            self.client.set_tag(run.info.run_id, "sweep_owner", OWNER)
+            children = self._children(run.info.run_id)
+            finished = [c.data.tags["sweep_point"].split(" ") for c in children if c.info.status == "FINISHED" and "sweep_point" in c.data.tags]
+            numbers = [int(c.data.tags.get("sweep_trial", -1)) for c in children]
+            self.resumed = (finished, max(numbers, default=-1) + 1)
         self.parent_run_id = run.info.run_id
-        self.client.log_batch(self.parent_run_id, params=[mlflow.entities.Param(k, v) for k, v in shared_settings(sweep).items()])
         atexit.register(self._close_if_open, "FAILED")
         print(f"[sweep] MLflow parent run '{run.info.run_name}' ({self.parent_run_id}) in experiment '{sweep.config.tracking.experiment_name}'", flush=True)
         return {"mlflow_parent_run_id": self.parent_run_id}
+
+    def resume_state(self) -> tuple[list[list[str]], int]:
+        return self.resumed
 
     def on_trial_lost(self, job: JobContext, reason: str) -> None:
         """Close the lost trial's run (its worker cannot): KILLED when the sweep was stopped, else FAILED."""
@@ -91,6 +114,36 @@ class MlflowSweepTracker(SweepTracker):
             unique, suffix = f"{name} ({suffix})", suffix + 1
         return unique
 
+    def _unfinished(self, experiment_id: str, key: str) -> list[Any]:
+        """Parents of earlier runs of this grid command that did not finish (their process is gone), newest first."""
+        if not key:
+            return []
+        return self.client.search_runs(
+            [experiment_id], filter_string=f"tags.sweep_key = '{key}' and attributes.status != 'FINISHED' and attributes.status != 'RUNNING'",
+            order_by=["attributes.start_time DESC"],
+        )
+
+    def _resumed_parent(self, unfinished: list[Any], resume: str) -> Any:
+        if resume != "last":
+            try:
+                run = self.client.get_run(resume)
+            except mlflow.exceptions.MlflowException:
+                raise SweepConfigError("hydra.sweeper.resume", resume, "last, never, or the id of a sweep's parent run in this store") from None
+            if run.data.tags.get("sweep") != "true":
+                raise SweepConfigError("hydra.sweeper.resume", resume, "the id of a sweep's parent run (this run is a trial)")
+            return run
+        if not unfinished:
+            print("[sweep] hydra.sweeper.resume=last: no unfinished sweep of this command; starting a new one", flush=True)
+            return None
+        return unfinished[0]
+
+    def _children(self, parent_run_id: str) -> list[Any]:
+        parent = self.client.get_run(parent_run_id)
+        return self.client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=50000)
+
+    def _finished_children(self, parent_run_id: str) -> list[Any]:
+        return [run for run in self._children(parent_run_id) if run.info.status == "FINISHED"]
+
     def _trial_runs(self, number: int, status: str) -> list[Any]:
         parent = self.client.get_run(self.parent_run_id)
         return self.client.search_runs(
@@ -104,8 +157,13 @@ class MlflowSweepTracker(SweepTracker):
         if end.best and len(end.objectives) == 1:
             best = end.best[0]
             metrics[f"best_{end.objectives[0]}"] = float(best[end.objectives[0]])
-            params = {f"best_{k}": str(v) for k, v in best.items() if k not in {end.objectives[0], "mlflow_run_id"}}
-            self.client.log_batch(self.parent_run_id, params=[mlflow.entities.Param(k, v[:6000]) for k, v in params.items()])
+            params = {f"best_{k}": str(v)[:6000] for k, v in best.items() if k not in {end.objectives[0], "mlflow_run_id"}}
+            logged = self.client.get_run(self.parent_run_id).data.params
+            if any(k in logged for k in params):
+                # A resumed sweep's parent already holds the first part's best; MLflow params never change.
+                self.client.log_batch(self.parent_run_id, tags=[mlflow.entities.RunTag(k, v) for k, v in params.items()])
+            else:
+                self.client.log_batch(self.parent_run_id, params=[mlflow.entities.Param(k, v) for k, v in params.items()])
             self.client.log_text(self.parent_run_id, json.dumps(best, indent=2, default=str), "best_trial.json")
         elif end.best:
             import pandas as pd

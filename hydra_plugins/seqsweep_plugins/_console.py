@@ -17,6 +17,10 @@ class SweepConfigError(ValueError):
         super().__init__(f"{key}={shown} is not allowed: {allowed}")
 
 
+class SweepRefused(ValueError):
+    """A tracker's reason not to start (e.g. an unfinished sweep of the same command exists); one line."""
+
+
 class PointRefused(ValueError):
     """A sweep point Hydra cannot compose or the app's point check refused; the message says which."""
 

@@ -4,24 +4,31 @@ An underscore module: Hydra's plugin scan skips it, so it is imported only when 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
-from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, refuse, say
+from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, refuse, say
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart
 from hydra_plugins.seqsweep_plugins.job import JobContext
 from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, Outcome
+from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 from hydra_plugins.seqsweep_plugins._loop import LoopRules, finish, run_trials
 
 
 class GridSweeperImpl(SweeperBase):
-    def __init__(self, params: dict[str, str] | None = None, max_batch_size: int | None = None, objectives: Any = None, **common: Any) -> None:
+    def __init__(
+        self, params: dict[str, str] | None = None, max_batch_size: int | None = None, objectives: Any = None,
+        resume: str | None = None, **common: Any,
+    ) -> None:
         super().__init__(objectives=objectives, **common)
         self.params = params or {}
+        self.resume = None if resume is None else str(resume)
 
     def sweep(self, arguments: list[str]) -> list[tuple[Job, Outcome]]:
         try:
@@ -40,12 +47,20 @@ class GridSweeperImpl(SweeperBase):
         start = SweepStart(
             sweeper="grid", label=self.label(), config=self.config, sweep_dir=str(sweep_dir), total=len(points),
             varying=varying, fixed=fixed, objectives=self.objectives, directions=self.directions,
+            sweep_key=sweep_key(self.label(), points), resume=self.resume,
         )
-        sweep_data = tracker.on_sweep_start(start) or {}
+        try:
+            sweep_data = tracker.on_sweep_start(start) or {}
+        except (SweepConfigError, SweepRefused) as error:
+            refuse(str(error))
         source = GridSource(points, varying, sweep_data, self.objectives)
+        if self.resume not in (None, "never"):
+            finished, first_free = tracker.resume_state()
+            source.skip(finished, first_free)
+            say(f"resuming: {len(points) - len(source.pending)} of {len(points)} point(s) have a finished trial; running the other {len(source.pending)}")
         executor = self.executor()
         rules = LoopRules(
-            objective=self.objectives[0], direction=self.directions[0], total=len(points), timeout=self.timeout,
+            objective=self.objectives[0], direction=self.directions[0], total=len(source.pending), timeout=self.timeout,
             max_failure_rate=self.max_failure_rate, max_retries=getattr(executor, "max_retries", 0), need_values=False,
         )
         try:
@@ -82,6 +97,14 @@ class GridSource:
         self.objectives = objectives
         self.ended: list[tuple[Job, Outcome]] = []
 
+    def skip(self, finished: list[list[str]], first_free: int) -> None:
+        """Resume: drop the points that already have a finished trial; number the rest from `first_free`."""
+        done = {" ".join(point) for point in finished}
+        rest = [point for _, point in self.pending if " ".join(point) not in done]
+        start = max(first_free, 0)
+        self.pending = list(enumerate(rest, start))
+        self.next_number = start + len(rest)
+
     def next_job(self) -> Job | None:
         if not self.pending:
             return None
@@ -108,8 +131,16 @@ class GridSource:
 
     def _job(self, number: int, point: list[str], tags: dict[str, str]) -> Job:
         varying = [text for text in point if bare_key(text.split("=", 1)[0]) in self.varying]
+        # sweep_point lets a tracker tell which points have a finished trial when the sweep resumes.
+        tags = {**tags, "sweep_point": mask_secrets(" ".join(point))}
         context = JobContext(number=number, overrides=list(point), varying=varying, sweep=self.sweep_data, tags=tags, objectives=self.objectives)
         return Job(overrides=list(point), idx=number, context=context)
+
+
+def sweep_key(label: str, points: list[list[str]]) -> str:
+    """The same for every run of the same grid command, whatever order its points came in."""
+    text = json.dumps([label, sorted(mask_secrets(" ".join(point)) for point in points)])
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _as_params(overrides: list[str]) -> dict[str, str]:

@@ -65,6 +65,7 @@ class InProcessExecutor:
     def __init__(self, launcher: Any) -> None:
         self.launcher = launcher
         self.queue: list[Job] = []
+        self.running: Job | None = None
         # The sweep prints its own short line per trial; Hydra's basic launcher would add two more
         # ("Launching 1 jobs locally", then every override of the job, storage URLs included).
         logging.getLogger("hydra._internal.core_plugins.basic_launcher").setLevel(logging.WARNING)
@@ -75,16 +76,19 @@ class InProcessExecutor:
     def wait(self, timeout: float | None = None) -> list[JobEnd]:
         if not self.queue:
             return []
-        job = self.queue.pop(0)
+        job = self.running = self.queue.pop(0)
         with activated(job.context):
             (job_return,) = self.launcher.launch([tuple(job.overrides)], initial_job_idx=job.idx)
+        self.running = None
         return [JobEnd(job=job, job_return=job_return)]
 
     def in_flight(self) -> int:
-        return len(self.queue)
+        return len(self.queue) + (self.running is not None)
 
     def cancel_all(self) -> list[Job]:
-        cancelled, self.queue = self.queue, []
+        """The queued jobs, and the one a signal interrupted while it ran in this process."""
+        cancelled = ([self.running] if self.running is not None else []) + self.queue
+        self.queue, self.running = [], None
         return cancelled
 
     def close(self) -> None:

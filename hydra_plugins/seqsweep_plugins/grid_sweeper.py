@@ -35,6 +35,10 @@ class GridSweeperConf:
     # dict; null: the returned number). A grid needs no objective: trials without it still run.
     objectives: Any = None
     direction: Any = "maximize"
+    # Resume a grid sweep that did not finish: `last` (the newest unfinished sweep of the same
+    # command) or its parent run id; only points without a finished trial run. `never`: start anew
+    # even when an unfinished sweep of the same command exists. Needs a tracker that keeps records.
+    resume: Optional[str] = None
     # Seconds after which no new trial starts (running ones finish); null: no limit.
     timeout: Optional[float] = None
     # Stop when more than this share of ended trials failed by themselves (checked from 5 ended); null: off.

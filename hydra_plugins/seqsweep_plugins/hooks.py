@@ -7,6 +7,8 @@
 
 The sweepers work without either. The point check sees each composed point (without its
 `hydra` node) before any trial runs; whatever it raises refuses the point with that message.
+A tracker may refuse to start (raise SweepConfigError from `on_sweep_start`, e.g. an unfinished
+sweep of the same command exists); that is one line and exit code 2 like any bad setting.
 The tracker is called in the sweeping process only (never in a worker): at sweep start after
 every check and before the first trial, when a trial is submitted, ends or is lost, and at the
 end. What `on_sweep_start` returns reaches every job as `current_job().sweep`.
@@ -41,6 +43,9 @@ class SweepStart:
     # Optuna only: study name, masked storage URL; and trials of earlier runs found in the study.
     study: dict[str, str] = field(default_factory=dict)
     resumed_trials: int = 0
+    # Grid only: the same for the same command (label and points), and what `hydra.sweeper.resume` asked.
+    sweep_key: str = ""
+    resume: str | None = None
 
 
 @dataclass
@@ -74,6 +79,11 @@ class SweepTracker:
 
     def on_sweep_start(self, sweep: SweepStart) -> dict[str, Any]:
         return {}
+
+    def resume_state(self) -> tuple[list[list[str]], int]:
+        """After on_sweep_start of a resumed grid: the points that already have a finished trial,
+        and the first trial number free for the rest (so every trial keeps a distinct number)."""
+        return [], 0
 
     def on_trial_submitted(self, job: JobContext) -> None:
         pass

@@ -29,7 +29,7 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
-from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, refuse, say
+from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, refuse, say
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart, SweepTracker
 from hydra_plugins.seqsweep_plugins.job import JobContext, TrialHandle
@@ -108,7 +108,10 @@ class OptunaSweeperImpl(SweeperBase):
             directions=self.directions, resumed_trials=existing,
             study={"name": study.study_name, "storage": mask_secrets(self._storage_text(storage)), "sampler": str(self.sampler_cfg.get("_target_"))},
         )
-        sweep_data = tracker.on_sweep_start(start) or {}
+        try:
+            sweep_data = tracker.on_sweep_start(start) or {}
+        except (SweepConfigError, SweepRefused) as error:
+            refuse(str(error))
         source = StudySource(self, study, storage, distributions, fixed, composer, sweep_data, executor_in_process=getattr(executor, "in_process", True))
         rules = LoopRules(
             objective=self.objectives[0], direction=self.directions[0], total=max(self.n_trials - counted_trials(study), 0),
