@@ -71,7 +71,10 @@ def _from_return_value(value: Any, objectives: list[str], need_values: bool) -> 
         return Outcome(FAIL, error=f"the job returned {value!r:.200}; return a float, a list of floats (one per direction) or a dict of metrics")
     if values is not None:
         if need_values and len(values) != len(objectives):
-            return Outcome(FAIL, metrics=metrics, error=f"the job returned {len(values)} value(s) for {len(objectives)} objective(s) ({', '.join(objectives)})")
+            return Outcome(
+                FAIL, metrics=metrics, settings_error=True,
+                error=f"the job returned {len(values)} value(s) for {len(objectives)} objective(s) ({', '.join(objectives)}); give one direction per value",
+            )
         if not all(math.isfinite(v) for v in values):
             return Outcome(FAIL, metrics=metrics, error=f"objective value(s) not finite: {values}")
     return Outcome(COMPLETE, values=values, metrics=metrics)

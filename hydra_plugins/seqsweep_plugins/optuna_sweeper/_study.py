@@ -39,7 +39,7 @@ INFRASTRUCTURE = "infrastructure"
 # experimental and expects Study.optimize, while a Hydra sweeper must ask and tell. Neither
 # warning asks the user to do anything.
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, message=r".*(heartbeat|fail_stale_trials)")
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, message=r".*(heartbeat|fail_stale_trials|retried_trial_number|RetryHeartbeatStaleTrialCallback)")
 
 
 def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.storages.BaseStorage:

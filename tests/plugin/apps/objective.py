@@ -1,0 +1,19 @@
+"""A tiny Hydra app for the sweeper tests: returns what `kind` asks for, fails or sleeps on request."""
+
+import time
+
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base=None, config_path="conf", config_name="objective")
+def objective(cfg: DictConfig) -> object:
+    time.sleep(cfg.sleep)
+    if cfg.x < cfg.fail_below:
+        raise RuntimeError(f"x={cfg.x} diverged")
+    value = (cfg.x - 2) ** 2
+    return {"float": value, "pair": [value, -value], "dict": {"loss": value, "x": cfg.x}, "text": "not a number"}[cfg.kind]
+
+
+if __name__ == "__main__":
+    objective()

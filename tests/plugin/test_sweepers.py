@@ -1,0 +1,77 @@
+"""Both sweepers on a tiny plain Hydra app, in-process: returns, failures, budgets, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+APP = Path(__file__).parent / "apps" / "objective.py"
+GRID = ["hydra/sweeper=grid", "x=0,1,2,3,4,5"]
+OPTUNA = ["hydra/sweeper=optuna", "hydra.sweeper.direction=minimize", "hydra.sweeper.storage=null", "hydra.sweeper.n_trials=6",
+          "hydra.sweeper.sampler.seed=1", "x=range(0,6)"]
+
+
+def last_line(output: str) -> str:
+    return output.strip().splitlines()[-1]
+
+
+def test_a_dict_return_is_read_by_the_named_objective(run_app, tmp_path):
+    code, output = run_app(APP, *OPTUNA, "kind=dict", "hydra.sweeper.objectives=[loss]")
+    assert code == 0, output
+    best = yaml.safe_load((tmp_path / "multirun" / "optimization_results.yaml").read_text())
+    assert best == {"name": "optuna", "best_params": {"x": 2}, "best_value": 0}
+    assert "[6/6]" in output and "best loss=0.0000" in output
+
+
+def test_two_floats_need_two_directions(run_app):
+    code, output = run_app(APP, *OPTUNA, "kind=pair", "hydra.sweeper.direction=[minimize,maximize]")
+    assert code == 0, output
+    # Every trial would fail the same way: the sweep stops after the first, as for a bad setting.
+    code, output = run_app(APP, *OPTUNA, "kind=pair")
+    assert code == 2 and output.count("trial #") == 1
+    assert last_line(output).startswith("error: the job returned 2 value(s) for 1 objective(s) (value); give one direction per value")
+
+
+def test_an_unreadable_return_fails_each_trial_with_the_reason_and_the_sweep_exits_non_zero(run_app):
+    code, output = run_app(APP, *OPTUNA, "kind=text")
+    assert code == 1
+    assert "FAIL" in output and "the job returned 'not a number'; return a float" in output
+    assert last_line(output) == "error: every trial failed (6)"
+
+
+def test_hydra_errors_stop_the_grid_before_any_trial_with_one_line(run_app):
+    code, output = run_app(APP, "hydra/sweeper=grid", "x=0,1", "y=3,4")
+    assert code == 2
+    assert last_line(output).startswith("error: Could not override 'y'.") and "(in sweep point:" in last_line(output)
+    assert "trial #0 starts" not in output
+
+
+def test_a_grid_records_failures_and_goes_on(run_app):
+    code, output = run_app(APP, *GRID, "fail_below=2")
+    assert code == 0, output
+    assert output.count(" FAIL ") == 2 and "(RuntimeError: x=0 diverged)" in output and "[6/6]" in output
+
+
+def test_max_failure_rate_stops_the_sweep_once_five_trials_ended(run_app):
+    code, output = run_app(APP, *GRID, "fail_below=4", "hydra.sweeper.max_failure_rate=0.5")
+    assert code == 1
+    assert "[5/6]" in output and "[6/6]" not in output
+    assert last_line(output) == "error: 4 of 5 trials failed, more than hydra.sweeper.max_failure_rate=0.5; no new trial is started"
+
+
+def test_timeout_starts_no_trial_after_it(run_app):
+    code, output = run_app(APP, *GRID, "sleep=0.4", "hydra.sweeper.timeout=1")
+    assert code == 0, output
+    assert "time budget of 1 s reached: no new trial" in output
+    assert 2 <= output.count("trial #") // 1 and "[6/6]" not in output
+
+
+def test_bad_sweeper_settings_are_one_line(run_app):
+    for setting, start in [
+        ("hydra.sweeper.max_failure_rate=2", "error: hydra.sweeper.max_failure_rate=2.0 is not allowed: null (off) or a share"),
+        ("hydra.sweeper.timeout=-1", "error: hydra.sweeper.timeout=-1 is not allowed: null or a number of seconds > 0"),
+        ("hydra.sweeper.point_check=nowhere.check", "error: hydra.sweeper.point_check=nowhere.check is not allowed: a function"),
+    ]:
+        code, output = run_app(APP, *OPTUNA, setting)
+        assert code == 2 and last_line(output).startswith(start), output
