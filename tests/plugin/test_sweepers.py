@@ -70,7 +70,7 @@ def test_timeout_starts_no_trial_after_it(run_app):
 def test_bad_sweeper_settings_are_one_line(run_app):
     for setting, start in [
         ("hydra.sweeper.max_failure_rate=2", "error: hydra.sweeper.max_failure_rate=2.0 is not allowed: null (off) or a share"),
-        ("hydra.sweeper.timeout=-1", "error: hydra.sweeper.timeout=-1 is not allowed: null or a number of seconds > 0"),
+        ("hydra.sweeper.timeout=-1", "error: hydra.sweeper.timeout=-1.0 is not allowed: null or a number of seconds > 0"),
         ("hydra.sweeper.point_check=nowhere.check", "error: hydra.sweeper.point_check=nowhere.check is not allowed: a function"),
     ]:
         code, output = run_app(APP, *OPTUNA, setting)
