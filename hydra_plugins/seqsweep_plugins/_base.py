@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ class SweeperBase(Sweeper):
         self.objectives = as_list(objectives) if objectives is not None else (["value"] if len(self.directions) == 1 else [f"value_{i}" for i in range(len(self.directions))])
         self.timeout = timeout
         self.max_failure_rate = max_failure_rate
+        self.job_overrides: list[str] = []
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -78,9 +81,24 @@ class SweeperBase(Sweeper):
         return str(OmegaConf.select(self.config, "hydra.runtime.choices.sweeps") or OmegaConf.select(self.config, "hydra.job.name") or "sweep")
 
     def save_sweep_config(self) -> Path:
-        """The sweep folder with its multirun.yaml (as Hydra's basic sweeper writes it, passwords masked)."""
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        """The sweep folder with its multirun.yaml (as Hydra's basic sweeper writes it, passwords masked).
+
+        Two sweeps started in the same second would share `multirun/<date>/<time>`: the first to
+        claim the folder (an exclusive create of `.sweep_owner`) keeps it, a later one takes
+        `<time>-2`, `<time>-3`, ... and every job of that sweep follows it there."""
+        base = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir, suffix = base, 1
+        while True:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(sweep_dir / ".sweep_owner", "x") as owner:
+                    owner.write(f"{socket.gethostname()}:{os.getpid()}\n")
+                break
+            except FileExistsError:
+                suffix += 1
+                sweep_dir = base.with_name(f"{base.name}-{suffix}")
+        # Jobs compose their config anew from the command line, so they learn the folder from an override.
+        self.job_overrides = [] if sweep_dir == base else [f"hydra.sweep.dir={sweep_dir}"]
         masked = mask_values(OmegaConf.to_container(self.config, resolve=False))
         OmegaConf.save(OmegaConf.create(masked), sweep_dir / "multirun.yaml")
         return sweep_dir

@@ -61,7 +61,7 @@ class GridSweeperImpl(SweeperBase):
         executor = self.executor()
         rules = LoopRules(
             objective=self.objectives[0], direction=self.directions[0], total=len(source.pending), timeout=self.timeout,
-            max_failure_rate=self.max_failure_rate, max_retries=getattr(executor, "max_retries", 0), need_values=False,
+            max_failure_rate=self.max_failure_rate, max_retries=getattr(executor, "max_retries", 0), job_overrides=self.job_overrides, need_values=False,
         )
         try:
             result = run_trials(source, executor, tracker, rules, self.objectives)

@@ -76,6 +76,8 @@ class LoopRules:
     max_failure_rate: float | None = None
     max_retries: int = 0
     need_values: bool = True
+    # Added to every job's overrides (e.g. the sweep folder when two sweeps started in the same second).
+    job_overrides: list[str] = field(default_factory=list)
 
 
 def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTracker, rules: LoopRules, objectives: list[str]) -> LoopResult:
@@ -97,7 +99,7 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
                     job = source.next_job()
                     if job is None:
                         break
-                    _submit(executor, tracker, job, submitted_at)
+                    _submit(executor, tracker, job, submitted_at, rules.job_overrides)
                 if executor.in_flight() == 0:
                     break
                 for end in executor.wait(timeout=5.0):
@@ -119,7 +121,7 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
                             attempts[_origin(job)] = tries + 1
                             rerun = source.rerun(job)
                             say(f"trial #{job.context.number} lost ({outcome.error}); running it again as trial #{rerun.context.number}")
-                            _submit(executor, tracker, rerun, submitted_at)
+                            _submit(executor, tracker, rerun, submitted_at, rules.job_overrides)
                         else:
                             result.message = f"trial #{job.context.number} was lost ({outcome.error}) and not recovered by reruns"
                             result.exit_code = 1
@@ -156,7 +158,8 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
     return result
 
 
-def _submit(executor: TrialExecutor, tracker: SweepTracker, job: Job, submitted_at: dict[int, float]) -> None:
+def _submit(executor: TrialExecutor, tracker: SweepTracker, job: Job, submitted_at: dict[int, float], job_overrides: list[str]) -> None:
+    job.overrides = [*job.overrides, *job_overrides]
     tracker.on_trial_submitted(job.context)
     say(f"trial #{job.context.number} starts: {short_settings(job.context.varying)}")
     submitted_at[id(job)] = time.monotonic()

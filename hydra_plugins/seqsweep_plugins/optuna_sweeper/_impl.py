@@ -115,7 +115,7 @@ class OptunaSweeperImpl(SweeperBase):
         source = StudySource(self, study, storage, distributions, fixed, composer, sweep_data, executor_in_process=getattr(executor, "in_process", True))
         rules = LoopRules(
             objective=self.objectives[0], direction=self.directions[0], total=max(self.n_trials - counted_trials(study), 0),
-            timeout=self.timeout, max_failure_rate=self.max_failure_rate, max_retries=getattr(executor, "max_retries", 0),
+            timeout=self.timeout, max_failure_rate=self.max_failure_rate, max_retries=getattr(executor, "max_retries", 0), job_overrides=self.job_overrides,
         )
         executor.slots = min(self.n_jobs, getattr(executor, "slots", 1)) or 1
         try:
@@ -234,7 +234,7 @@ class OptunaSweeperImpl(SweeperBase):
         )
         say(f"refit_best: training trial #{best.number}'s configuration once more")
         tracker.on_trial_submitted(context)
-        executor.submit(Job(overrides=point, idx=source.next_idx(), context=context))
+        executor.submit(Job(overrides=[*point, *self.job_overrides], idx=source.next_idx(), context=context))
         ends = []
         while executor.in_flight():
             ends += executor.wait(timeout=5.0)
