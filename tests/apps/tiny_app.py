@@ -1,6 +1,6 @@
 """A tiny Hydra app for the launcher tests: a job that returns what it saw, raises, sleeps or dies.
 
-    python tests/apps/tiny_app.py -m hydra/launcher=ray x=1,2,3
+python tests/apps/tiny_app.py -m hydra/launcher=ray x=1,2,3
 """
 
 from __future__ import annotations

@@ -72,7 +72,13 @@ def _ray() -> Any:
 class RayExecutor:
     """A TrialExecutor on Ray: `submit` starts a task at once while slots are free, `wait` collects ends."""
 
-    def __init__(self, launcher: RayLauncher, config: DictConfig, hydra_context: HydraContext, task_function: TaskFunction) -> None:
+    def __init__(
+        self,
+        launcher: RayLauncher,
+        config: DictConfig,
+        hydra_context: HydraContext,
+        task_function: TaskFunction,
+    ) -> None:
         ray = _ray()
         self.config = config
         self.hydra_context = hydra_context
@@ -85,12 +91,17 @@ class RayExecutor:
         # compose nothing but run the job exactly as Hydra's own launchers do.
         self._shared = ray.put((hydra_context, task_function, Singleton.get_state()))
         self._cwd = os.getcwd()
+        self._code_folder = _worker.code_folder(task_function)
         self._task = ray.remote(_worker.run_job_in_worker).options(
             num_cpus=launcher.cpus_per_trial,
             num_gpus=launcher.gpus_per_trial,
             # Never retried by Ray: a lost trial is rerun by the sweeper as a new, recorded trial.
             max_retries=0,
-            runtime_env={"env_vars": _thread_env(launcher.cpus_per_trial, launcher.gpus_per_trial)},
+            runtime_env={
+                "env_vars": _thread_env(
+                    launcher.cpus_per_trial, launcher.gpus_per_trial
+                )
+            },
         )
         self._running: dict[Any, Job] = {}
         self._waiting: deque[Job] = deque()
@@ -106,7 +117,9 @@ class RayExecutor:
         ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
         if ready:
             # Report every job that has ended by now, not only the first.
-            ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=0)
+            ready, _ = ray.wait(
+                list(self._running), num_returns=len(self._running), timeout=0
+            )
         ends = [self._collect(ref) for ref in ready]
         self._start_waiting()
         return ends
@@ -135,11 +148,15 @@ class RayExecutor:
             job = self._waiting.popleft()
             # Composed here, in the sweeping process, like Hydra's basic launcher does: the sweep
             # config carries the resolved `now` of hydra.sweep.dir, so every job lands in one folder.
-            sweep_config = self.hydra_context.config_loader.load_sweep_config(self.config, list(job.overrides))
+            sweep_config = self.hydra_context.config_loader.load_sweep_config(
+                self.config, list(job.overrides)
+            )
             with open_dict(sweep_config):
                 sweep_config.hydra.job.id = job.idx
                 sweep_config.hydra.job.num = job.idx
-            ref = self._task.remote(self._shared, sweep_config, job.context, self._cwd)
+            ref = self._task.remote(
+                self._shared, sweep_config, job.context, self._cwd, self._code_folder
+            )
             self._running[ref] = job
 
     def _collect(self, ref: Any) -> JobEnd:
@@ -152,8 +169,19 @@ class RayExecutor:
             # job failed, its worker was not lost.
             from hydra.core.utils import JobReturn, JobStatus
 
-            cause = error.cause if isinstance(getattr(error, "cause", None), BaseException) else error
-            return JobEnd(job=job, job_return=JobReturn(overrides=job.overrides, status=JobStatus.FAILED, _return_value=cause))
+            cause = (
+                error.cause
+                if isinstance(getattr(error, "cause", None), BaseException)
+                else error
+            )
+            return JobEnd(
+                job=job,
+                job_return=JobReturn(
+                    overrides=job.overrides,
+                    status=JobStatus.FAILED,
+                    _return_value=cause,
+                ),
+            )
         except ray.exceptions.RayError as error:
             # WorkerCrashedError (kill -9, segfault), OutOfMemoryError, NodeDiedError, ObjectLostError...
             return JobEnd(job=job, lost=_reason(error))
@@ -165,10 +193,17 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
-def _slots(launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[str, Any]]) -> int:
+def _slots(
+    launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[str, Any]]
+) -> int:
     """Trials at once: `max_concurrent`, else as many as the cluster's CPUs (and GPUs) hold."""
     alive = [node.get("Resources", {}) for node in nodes if node.get("Alive")]
-    fits = [r for r in alive if r.get("CPU", 0) >= launcher.cpus_per_trial and r.get("GPU", 0) >= launcher.gpus_per_trial]
+    fits = [
+        r
+        for r in alive
+        if r.get("CPU", 0) >= launcher.cpus_per_trial
+        and r.get("GPU", 0) >= launcher.gpus_per_trial
+    ]
     if not fits:
         cpus = max((r.get("CPU", 0) for r in alive), default=0)
         gpus = max((r.get("GPU", 0) for r in alive), default=0)
@@ -177,12 +212,16 @@ def _slots(launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[
             if launcher.gpus_per_trial > gpus
             else ("cpus_per_trial", launcher.cpus_per_trial, f"{cpus:g} CPU(s)")
         )
-        raise ValueError(f"hydra.launcher.{key}={value:g} is not allowed: no node of the Ray cluster has that many (the largest has {has})")
+        raise ValueError(
+            f"hydra.launcher.{key}={value:g} is not allowed: no node of the Ray cluster has that many (the largest has {has})"
+        )
     if launcher.max_concurrent is not None:
         return launcher.max_concurrent
     held = math.floor(resources.get("CPU", 0) / launcher.cpus_per_trial + 1e-9)
     if launcher.gpus_per_trial > 0:
-        held = min(held, math.floor(resources.get("GPU", 0) / launcher.gpus_per_trial + 1e-9))
+        held = min(
+            held, math.floor(resources.get("GPU", 0) / launcher.gpus_per_trial + 1e-9)
+        )
     return max(held, 1)
 
 
@@ -190,7 +229,11 @@ def _thread_env(cpus_per_trial: float, gpus_per_trial: float) -> dict[str, str]:
     """Environment of the trial's worker: TensorFlow reads these when it starts, so they are set
     when Ray starts the worker (a runtime env), and a reused worker keeps them."""
     threads = str(max(1, math.ceil(cpus_per_trial)))
-    env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads}
+    env = {
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": threads,
+        "OMP_NUM_THREADS": threads,
+    }
     if 0 < gpus_per_trial < 1:
         # Trials sharing a GPU: each takes memory as it needs it, not the whole card at start.
         env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"

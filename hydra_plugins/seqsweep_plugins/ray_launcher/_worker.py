@@ -36,13 +36,25 @@ from hydra_plugins.seqsweep_plugins.job import JobContext, activated
 REPORTED_PACKAGES = ("tensorflow", "keras", "optuna", "mlflow", "ray", "hydra-core")
 
 
-def run_job_in_worker(shared: tuple[Any, Any, Any], sweep_config: DictConfig, context: JobContext | None, cwd: str) -> tuple[JobReturn, str, dict[str, Any]]:
-    """Run one job; return its JobReturn, the id of the Ray node that ran it, and that node's versions."""
+def run_job_in_worker(
+    shared: tuple[Any, Any, Any],
+    sweep_config: DictConfig,
+    context: JobContext | None,
+    cwd: str,
+    code_folder: str | None,
+) -> tuple[JobReturn, str, dict[str, Any]]:
+    """Run one job; return its JobReturn, the id of the Ray node that ran it, and that node's versions.
+
+    `cwd` and `code_folder` are the sweeping process's working directory and the checkout its
+    task function comes from; either may not exist on this node.
+    """
     import ray
 
     hydra_context, task_function, singleton_state = shared
     node = ray.get_runtime_context().get_node_id()
-    info = node_info(_code_folder(task_function))
+    info = node_info(
+        code_folder if code_folder and os.path.isdir(code_folder) else _own_checkout()
+    )
     if context is not None:
         context.tags["node"] = info["host"]
     setup_globals()
@@ -65,7 +77,9 @@ def run_job_in_worker(shared: tuple[Any, Any, Any], sweep_config: DictConfig, co
                 job_return = JobReturn(
                     overrides=OmegaConf.to_container(sweep_config.hydra.overrides.task),  # type: ignore[arg-type]
                     status=JobStatus.FAILED,
-                    _return_value=RuntimeError(f"the job called sys.exit({exit_.code})"),
+                    _return_value=RuntimeError(
+                        f"the job called sys.exit({exit_.code})"
+                    ),
                 )
     return job_return, node, info
 
@@ -85,7 +99,10 @@ def _restore_hydra_singletons(state: dict[str, Any]) -> None:
 @functools.lru_cache(maxsize=8)
 def node_info(code_folder: str | None) -> dict[str, Any]:
     """Host, Python and package versions of this process, and the git commit of the code it runs."""
-    info: dict[str, Any] = {"host": socket.gethostname(), "python": platform.python_version()}
+    info: dict[str, Any] = {
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+    }
     for name in REPORTED_PACKAGES:
         try:
             info[name] = metadata.version(name)
@@ -100,16 +117,33 @@ def _git_commit(folder: str | None) -> str | None:
     if folder is None:
         return None
     try:
-        head = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        head = subprocess.run(
+            ["git", "-C", folder, "rev-parse", "HEAD"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if head.returncode != 0:
             return None
-        changes = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+        changes = subprocess.run(
+            ["git", "-C", folder, "status", "--porcelain", "--untracked-files=no"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + ("-dirty" if changes.stdout.strip() else "")
 
 
-def _code_folder(task_function: Any) -> str | None:
+def _own_checkout() -> str:
+    """The folder holding the `hydra_plugins/` this worker imports (the checkout it runs)."""
+    return str(Path(__file__).resolve().parents[3])
+
+
+def code_folder(task_function: Any) -> str | None:
     """The folder that makes the task function's module importable (the checkout's root)."""
     module = sys.modules.get(getattr(task_function, "__module__", "") or "")
     path = getattr(module, "__file__", None)
@@ -124,7 +158,9 @@ def _job_output_dir(sweep_config: DictConfig) -> Path:
     previous = HydraConfig.instance().cfg
     HydraConfig.instance().set_config(sweep_config)
     try:
-        return Path(str(OmegaConf.select(sweep_config, "hydra.sweep.dir"))) / str(OmegaConf.select(sweep_config, "hydra.sweep.subdir"))
+        return Path(str(OmegaConf.select(sweep_config, "hydra.sweep.dir"))) / str(
+            OmegaConf.select(sweep_config, "hydra.sweep.subdir")
+        )
     finally:
         HydraConfig.instance().cfg = previous
 
@@ -178,7 +214,9 @@ def _descriptor_copied(fd: int, copy: BinaryIO, lock: threading.Lock) -> Iterato
         yield
     finally:
         _flush_python_streams()
-        os.dup2(original, fd)  # closes our pipe's write end: the reader sees the end of it
+        os.dup2(
+            original, fd
+        )  # closes our pipe's write end: the reader sees the end of it
         reader.join(timeout=10)
         # A process the job started and left running may hold the pipe open: its reader keeps
         # writing to `original`, so that descriptor stays open for it.

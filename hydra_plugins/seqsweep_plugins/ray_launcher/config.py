@@ -1,7 +1,9 @@
 """Options of `hydra/launcher=ray`, registered in Hydra's ConfigStore so typos in keys are refused."""
 
 # No `from __future__ import annotations` here: Hydra's plugin scanner executes this module
-# outside sys.modules, where dataclasses cannot resolve string annotations.
+# outside sys.modules, where dataclasses cannot resolve string annotations; and typing's Optional
+# and Dict, which OmegaConf's structured configs read.
+# ruff: noqa: UP006, UP035, UP045
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
@@ -10,7 +12,9 @@ from hydra.core.config_store import ConfigStore
 
 @dataclass
 class RayLauncherConf:
-    _target_: str = "hydra_plugins.seqsweep_plugins.ray_launcher.ray_launcher.RayLauncher"
+    _target_: str = (
+        "hydra_plugins.seqsweep_plugins.ray_launcher.ray_launcher.RayLauncher"
+    )
     # null: start a Ray of this machine's cores, reachable from this machine only (loopback).
     # `auto` (a cluster started with `ray start` on this machine) or HOST:6379: join that cluster.
     address: Optional[str] = None
@@ -27,4 +31,6 @@ class RayLauncherConf:
     init_kwargs: Dict[str, Any] = field(default_factory=dict)
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="ray", node=RayLauncherConf, provider="seqsweep")
+ConfigStore.instance().store(
+    group="hydra/launcher", name="ray", node=RayLauncherConf, provider="seqsweep"
+)
