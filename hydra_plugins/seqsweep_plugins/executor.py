@@ -35,6 +35,9 @@ class JobEnd:
     lost: str | None = None
     # The machine (node) that ran it, when the launcher knows.
     node: str | None = None
+    # What that node runs (host, python, package versions, git commit of the code), filled by
+    # the worker when the launcher knows, so the sweeper can warn when nodes differ.
+    node_info: dict[str, Any] | None = None
 
 
 class TrialExecutor(Protocol):

@@ -1,0 +1,240 @@
+"""The sweeping process's side of `hydra/launcher=ray`: join or start Ray, submit jobs, collect ends.
+
+Each job is one Ray task of `_worker.run_job_in_worker`, with Ray's own `max_retries=0`: a task
+whose worker or node died comes back as a `JobEnd` with `lost` set, and the sweeper decides
+whether to run the trial again as a new, recorded trial. What every job shares (the task
+function, Hydra's context and singletons) is put in Ray's object store once per executor.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from hydra.core.singleton import Singleton
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, open_dict
+
+from hydra_plugins.seqsweep_plugins.executor import Job, JobEnd
+from hydra_plugins.seqsweep_plugins.ray_launcher import _worker
+
+if TYPE_CHECKING:
+    from hydra_plugins.seqsweep_plugins.ray_launcher.ray_launcher import RayLauncher
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+# Ray reads this once, when `ray` is first imported: "0" keeps a local Ray on loopback on Linux too.
+LOCAL_ONLY_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
+    """Join the Ray at `address`, or start one on this machine; True when this call started or joined it.
+
+    Nothing happens when this process is already connected (a test's cluster, a second sweep).
+    """
+    if _ray().is_initialized():
+        return False
+    kwargs: dict[str, Any] = {"include_dashboard": False, **init_kwargs}
+    if address is not None:
+        _ray().init(address=address, **kwargs)
+        return True
+    # On Linux Ray binds most of its ports to the machine's network address (or 0.0.0.0) even with
+    # _node_ip_address=127.0.0.1, unless it believes it runs a single-machine Ray (as on macOS):
+    # that belief is this variable, read when ray is imported, and inherited by Ray's own processes.
+    previous = os.environ.get(LOCAL_ONLY_VARIABLE)
+    os.environ[LOCAL_ONLY_VARIABLE] = "0"
+    try:
+        from ray._private import ray_constants
+
+        # Ray may have been imported before the variable was set (it is read at import).
+        ray_constants.ENABLE_RAY_CLUSTER = False
+        kwargs.setdefault("_node_ip_address", LOOPBACK)
+        # "local": a Ray of our own even when RAY_ADDRESS or /tmp/ray names another one.
+        _ray().init(address="local", **kwargs)
+    finally:
+        if previous is None:
+            os.environ.pop(LOCAL_ONLY_VARIABLE, None)
+        else:
+            os.environ[LOCAL_ONLY_VARIABLE] = previous
+    return True
+
+
+def _ray() -> Any:
+    import ray
+
+    return ray
+
+
+class RayExecutor:
+    """A TrialExecutor on Ray: `submit` starts a task at once while slots are free, `wait` collects ends."""
+
+    def __init__(
+        self,
+        launcher: RayLauncher,
+        config: DictConfig,
+        hydra_context: HydraContext,
+        task_function: TaskFunction,
+    ) -> None:
+        ray = _ray()
+        self.config = config
+        self.hydra_context = hydra_context
+        self.max_retries = launcher.max_retries
+        self._started_ray = connect(launcher.address, launcher.init_kwargs)
+        self.slots = _slots(launcher, ray.cluster_resources(), ray.nodes())
+        # What every job shares, stored once: the task function (pickled by Ray's cloudpickle, so
+        # a function of a script's __main__ travels by value), Hydra's context (config loader,
+        # callbacks) and Hydra's singletons (ConfigStore, plugins), as the worker needs them to
+        # compose nothing but run the job exactly as Hydra's own launchers do.
+        self._shared = ray.put((hydra_context, task_function, Singleton.get_state()))
+        self._cwd = os.getcwd()
+        self._code_folder = _worker.code_folder(task_function)
+        self._task = ray.remote(_worker.run_job_in_worker).options(
+            num_cpus=launcher.cpus_per_trial,
+            num_gpus=launcher.gpus_per_trial,
+            # Never retried by Ray: a lost trial is rerun by the sweeper as a new, recorded trial.
+            max_retries=0,
+            runtime_env={
+                "env_vars": _thread_env(
+                    launcher.cpus_per_trial, launcher.gpus_per_trial
+                )
+            },
+        )
+        self._running: dict[Any, Job] = {}
+        self._waiting: deque[Job] = deque()
+
+    def submit(self, job: Job) -> None:
+        self._waiting.append(job)
+        self._start_waiting()
+
+    def wait(self, timeout: float | None = None) -> list[JobEnd]:
+        ray = _ray()
+        if not self._running:
+            return []
+        ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
+        if ready:
+            # Report every job that has ended by now, not only the first.
+            ready, _ = ray.wait(
+                list(self._running), num_returns=len(self._running), timeout=0
+            )
+        ends = [self._collect(ref) for ref in ready]
+        self._start_waiting()
+        return ends
+
+    def in_flight(self) -> int:
+        return len(self._running) + len(self._waiting)
+
+    def cancel_all(self) -> list[Job]:
+        ray = _ray()
+        cancelled = list(self._waiting)
+        self._waiting.clear()
+        for ref, job in list(self._running.items()):
+            # force: kill the worker; a trial stuck in native code ignores a KeyboardInterrupt.
+            ray.cancel(ref, force=True)
+            cancelled.append(job)
+        self._running.clear()
+        return cancelled
+
+    def close(self) -> None:
+        if self._started_ray:
+            _ray().shutdown()
+            self._started_ray = False
+
+    def _start_waiting(self) -> None:
+        while self._waiting and len(self._running) < self.slots:
+            job = self._waiting.popleft()
+            # Composed here, in the sweeping process, like Hydra's basic launcher does: the sweep
+            # config carries the resolved `now` of hydra.sweep.dir, so every job lands in one folder.
+            sweep_config = self.hydra_context.config_loader.load_sweep_config(
+                self.config, list(job.overrides)
+            )
+            with open_dict(sweep_config):
+                sweep_config.hydra.job.id = job.idx
+                sweep_config.hydra.job.num = job.idx
+            ref = self._task.remote(
+                self._shared, sweep_config, job.context, self._cwd, self._code_folder
+            )
+            self._running[ref] = job
+
+    def _collect(self, ref: Any) -> JobEnd:
+        ray = _ray()
+        job = self._running.pop(ref)
+        try:
+            job_return, node, node_info = ray.get(ref)
+        except ray.exceptions.RayTaskError as error:
+            # The worker lived but our wrapper raised (e.g. the code does not import there): the
+            # job failed, its worker was not lost.
+            from hydra.core.utils import JobReturn, JobStatus
+
+            cause = (
+                error.cause
+                if isinstance(getattr(error, "cause", None), BaseException)
+                else error
+            )
+            return JobEnd(
+                job=job,
+                job_return=JobReturn(
+                    overrides=job.overrides,
+                    status=JobStatus.FAILED,
+                    _return_value=cause,
+                ),
+            )
+        except ray.exceptions.RayError as error:
+            # WorkerCrashedError (kill -9, segfault), OutOfMemoryError, NodeDiedError, ObjectLostError...
+            return JobEnd(job=job, lost=_reason(error))
+        return JobEnd(job=job, job_return=job_return, node=node, node_info=node_info)
+
+
+def _reason(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def _slots(
+    launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[str, Any]]
+) -> int:
+    """Trials at once: `max_concurrent`, else as many as the cluster's CPUs (and GPUs) hold."""
+    alive = [node.get("Resources", {}) for node in nodes if node.get("Alive")]
+    fits = [
+        r
+        for r in alive
+        if r.get("CPU", 0) >= launcher.cpus_per_trial
+        and r.get("GPU", 0) >= launcher.gpus_per_trial
+    ]
+    if not fits:
+        cpus = max((r.get("CPU", 0) for r in alive), default=0)
+        gpus = max((r.get("GPU", 0) for r in alive), default=0)
+        key, value, has = (
+            ("gpus_per_trial", launcher.gpus_per_trial, f"{gpus:g} GPU(s)")
+            if launcher.gpus_per_trial > gpus
+            else ("cpus_per_trial", launcher.cpus_per_trial, f"{cpus:g} CPU(s)")
+        )
+        raise ValueError(
+            f"hydra.launcher.{key}={value:g} is not allowed: no node of the Ray cluster has that many (the largest has {has})"
+        )
+    if launcher.max_concurrent is not None:
+        return launcher.max_concurrent
+    held = math.floor(resources.get("CPU", 0) / launcher.cpus_per_trial + 1e-9)
+    if launcher.gpus_per_trial > 0:
+        held = min(
+            held, math.floor(resources.get("GPU", 0) / launcher.gpus_per_trial + 1e-9)
+        )
+    return max(held, 1)
+
+
+def _thread_env(cpus_per_trial: float, gpus_per_trial: float) -> dict[str, str]:
+    """Environment of the trial's worker: TensorFlow reads these when it starts, so they are set
+    when Ray starts the worker (a runtime env), and a reused worker keeps them."""
+    threads = str(max(1, math.ceil(cpus_per_trial)))
+    env = {
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": threads,
+        "OMP_NUM_THREADS": threads,
+    }
+    if 0 < gpus_per_trial < 1:
+        # Trials sharing a GPU: each takes memory as it needs it, not the whole card at start.
+        env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    return env

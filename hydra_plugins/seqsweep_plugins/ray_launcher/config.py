@@ -1,0 +1,36 @@
+"""Options of `hydra/launcher=ray`, registered in Hydra's ConfigStore so typos in keys are refused."""
+
+# No `from __future__ import annotations` here: Hydra's plugin scanner executes this module
+# outside sys.modules, where dataclasses cannot resolve string annotations; and typing's Optional
+# and Dict, which OmegaConf's structured configs read.
+# ruff: noqa: UP006, UP035, UP045
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class RayLauncherConf:
+    _target_: str = (
+        "hydra_plugins.seqsweep_plugins.ray_launcher.ray_launcher.RayLauncher"
+    )
+    # null: start a Ray of this machine's cores, reachable from this machine only (loopback).
+    # `auto` (a cluster started with `ray start` on this machine) or HOST:6379: join that cluster.
+    address: Optional[str] = None
+    # Trials in flight at once; null: as many as the cluster's CPUs (and GPUs) allow per trial.
+    max_concurrent: Optional[int] = None
+    # CPUs Ray reserves for each trial; its TensorFlow uses as many threads.
+    cpus_per_trial: float = 1
+    # GPUs per trial; a fraction (0.5) lets trials share a GPU, with TensorFlow's memory growth on.
+    gpus_per_trial: float = 0
+    # How often the sweeper runs a trial again, as a new recorded trial, when its worker or
+    # machine died. Ray itself never retries a trial (its tasks run with max_retries=0).
+    max_retries: int = 1
+    # Passed to ray.init as they are (e.g. {num_cpus: 4, _temp_dir: /scratch/ray}).
+    init_kwargs: Dict[str, Any] = field(default_factory=dict)
+
+
+ConfigStore.instance().store(
+    group="hydra/launcher", name="ray", node=RayLauncherConf, provider="seqsweep"
+)

@@ -1,0 +1,169 @@
+"""`hydra/launcher=ray`: a Hydra Launcher whose jobs run as Ray tasks, asynchronously.
+
+The sweepers call `executor()` and keep its slots busy, collecting each job as it ends; Hydra's
+own sweepers call `launch(...)`, which submits a batch and returns it in order. Either way each
+job runs in a long-lived Ray worker that imports TensorFlow once and is reused for later jobs
+(docs/PROCESS-MODEL.md: a fresh process per trial costs ~5 s and gave no speed-up).
+
+Ray is imported only when jobs are about to run: Hydra imports this module at every start, and
+the modules that import Ray at their top (`_executor`, `_worker`) start with an underscore, which
+Hydra's plugin scanner skips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hydra.core.utils import (
+    JobReturn,
+    JobStatus,
+    configure_log,
+    filter_overrides,
+    setup_globals,
+)
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+from hydra_plugins.seqsweep_plugins.executor import Job
+
+if TYPE_CHECKING:
+    from hydra_plugins.seqsweep_plugins.ray_launcher._executor import RayExecutor
+
+log = logging.getLogger(__name__)
+
+
+class RayLauncher(Launcher):
+    # Jobs run in other processes (maybe other machines): an in-memory Optuna study cannot reach them.
+    in_process = False
+
+    def __init__(
+        self,
+        address: str | None = None,
+        max_concurrent: int | None = None,
+        cpus_per_trial: float = 1,
+        gpus_per_trial: float = 0,
+        max_retries: int = 1,
+        init_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.address = address
+        self.max_concurrent = max_concurrent
+        self.cpus_per_trial = cpus_per_trial
+        self.gpus_per_trial = gpus_per_trial
+        self.max_retries = max_retries
+        self.init_kwargs = dict(init_kwargs or {})
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.task_function: TaskFunction | None = None
+        self._batch_executor: RayExecutor | None = None
+
+    def setup(
+        self,
+        *,
+        hydra_context: HydraContext,
+        task_function: TaskFunction,
+        config: DictConfig,
+    ) -> None:
+        # Checked here rather than in __init__: Hydra wraps errors raised while instantiating a
+        # plugin in a multi-line message, and a bad setting must read as one line.
+        _check_settings(self)
+        self.config = config
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+
+    def executor(self) -> RayExecutor:
+        """Start (or join) Ray and return a TrialExecutor that runs this sweep's jobs on it."""
+        from hydra_plugins.seqsweep_plugins.ray_launcher._executor import RayExecutor
+
+        assert (
+            self.config is not None
+            and self.hydra_context is not None
+            and self.task_function is not None
+        ), "setup() first"
+        return RayExecutor(self, self.config, self.hydra_context, self.task_function)
+
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        """Hydra's batch interface: run every job (as many at once as the slots allow), return them in order."""
+        assert self.config is not None, "setup() first"
+        setup_globals()
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        # One executor for every batch Hydra's sweeper hands over: Ray starts once per sweep.
+        if self._batch_executor is None:
+            self._batch_executor = self.executor()
+        executor = self._batch_executor
+        log.info(
+            f"Launching {len(job_overrides)} jobs on Ray ({executor.slots} at a time)"
+        )
+        # No sweep of ours describes these jobs (Hydra's own sweepers call launch): no JobContext.
+        jobs = [
+            Job(overrides=list(overrides), idx=initial_job_idx + i, context=None)
+            for i, overrides in enumerate(job_overrides)
+        ]  # type: ignore[arg-type]
+        for job in jobs:
+            log.info(f"\t#{job.idx} : {' '.join(filter_overrides(job.overrides))}")
+            executor.submit(job)
+        returns: dict[int, JobReturn] = {}
+        while executor.in_flight():
+            for end in executor.wait():
+                if end.job_return is not None:
+                    returns[end.job.idx] = end.job_return
+                else:
+                    returns[end.job.idx] = JobReturn(
+                        overrides=end.job.overrides,
+                        status=JobStatus.FAILED,
+                        _return_value=RuntimeError(
+                            f"the job's worker was lost: {end.lost}"
+                        ),
+                    )
+        return [returns[job.idx] for job in jobs]
+
+
+def _check_settings(launcher: RayLauncher) -> None:
+    def refuse(key: str, value: Any, allowed: str) -> None:
+        shown = (
+            "null"
+            if value is None
+            else f"{value:g}"
+            if isinstance(value, float)
+            else value
+        )
+        raise ValueError(f"hydra.launcher.{key}={shown} is not allowed: {allowed}")
+
+    if (
+        not isinstance(launcher.cpus_per_trial, (int, float))
+        or launcher.cpus_per_trial <= 0
+    ):
+        refuse("cpus_per_trial", launcher.cpus_per_trial, "a number > 0")
+    gpus = launcher.gpus_per_trial
+    if (
+        not isinstance(gpus, (int, float))
+        or gpus < 0
+        or (gpus > 1 and gpus != int(gpus))
+    ):
+        refuse(
+            "gpus_per_trial",
+            gpus,
+            "0, a fraction below 1 (trials share a GPU) or a whole number of GPUs",
+        )
+    if launcher.max_concurrent is not None and (
+        not isinstance(launcher.max_concurrent, int) or launcher.max_concurrent < 1
+    ):
+        refuse(
+            "max_concurrent",
+            launcher.max_concurrent,
+            "null (as many as the cluster holds) or a whole number >= 1",
+        )
+    if not isinstance(launcher.max_retries, int) or launcher.max_retries < 0:
+        refuse("max_retries", launcher.max_retries, "a whole number >= 0")
+    if launcher.address is not None and not str(launcher.address).strip():
+        refuse(
+            "address",
+            launcher.address,
+            "null (a local Ray on this machine), auto, or HOST:PORT of a Ray head",
+        )
