@@ -15,7 +15,7 @@ from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
 from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, refuse, say
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart
-from hydra_plugins.seqsweep_plugins.job import JobContext
+from hydra_plugins.seqsweep_plugins._job import JobContext
 from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, Outcome
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 from hydra_plugins.seqsweep_plugins._loop import LoopRules, finish, run_trials

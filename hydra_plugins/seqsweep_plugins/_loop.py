@@ -88,6 +88,7 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
     submitted_at: dict[int, float] = {}
     attempts: dict[int, int] = {}
     stop_reason: str | None = None
+    nodes = NodeVersions()
     try:
         with _signals_raise():
             while True:
@@ -104,6 +105,7 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
                     break
                 for end in executor.wait(timeout=5.0):
                     job = end.job
+                    nodes.check(end.node_info)
                     outcome = read_outcome(end, objectives, rules.need_values)
                     seconds = time.monotonic() - submitted_at.pop(id(job), time.monotonic())
                     source.record(job, outcome)
@@ -156,6 +158,27 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
         result.status, result.exit_code = "FAILED", 1
         result.message = f"every trial failed ({result.counts[FAIL]})"
     return result
+
+
+class NodeVersions:
+    """Warns once per differing node when the machines running trials have other code or packages."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, Any] | None = None
+        self.warned: set[str] = set()
+
+    def check(self, info: dict[str, Any] | None) -> None:
+        if not info:
+            return
+        if self.first is None:
+            self.first = info
+            return
+        differ = {k: (self.first.get(k), v) for k, v in info.items() if k != "host" and self.first.get(k) != v}
+        host = str(info.get("host"))
+        if differ and host not in self.warned:
+            self.warned.add(host)
+            shown = ", ".join(f"{k}: {a} here, {b} there" for k, (a, b) in differ.items())
+            say(f"warning: node {host} differs from node {self.first.get('host')} ({shown})")
 
 
 def _submit(executor: TrialExecutor, tracker: SweepTracker, job: Job, submitted_at: dict[int, float], job_overrides: list[str]) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from hydra.core.utils import JobReturn
 
-from hydra_plugins.seqsweep_plugins.job import JobContext, activated
+from hydra_plugins.seqsweep_plugins._job import JobContext, activated
 
 
 @dataclass

@@ -24,7 +24,7 @@ from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
 
 from hydra_plugins.seqsweep_plugins._console import SweepConfigError
-from hydra_plugins.seqsweep_plugins.job import JobContext
+from hydra_plugins.seqsweep_plugins._job import JobContext
 
 
 @dataclass

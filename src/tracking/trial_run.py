@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import math
+import platform
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +15,7 @@ import keras
 import mlflow
 import pandas as pd
 import tensorflow as tf
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
@@ -71,6 +74,7 @@ class TrialRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        _log_console_output()
         if exc_type is None:
             mlflow.end_run("FINISHED")
         elif issubclass(exc_type, TrialPrunedAtEpoch):
@@ -101,8 +105,25 @@ class TrialRun:
         mlflow.log_text(summary.getvalue(), "model_summary.txt")
 
 
+def _log_console_output() -> None:
+    """The trial's console output, when its launcher kept it (our Ray launcher writes console.log
+    into the job's folder), as the run's artifact console.log."""
+    if not HydraConfig.initialized():
+        return
+    path = Path(HydraConfig.get().runtime.output_dir) / "console.log"
+    if path.is_file():
+        mlflow.log_text(mask_secrets(path.read_text(errors="replace")), "console.log")
+
+
 def _environment_tags() -> dict[str, str]:
-    tags = {"tensorflow_version": tf.__version__, "keras_version": keras.__version__}
+    """The code and package versions of the machine that runs the trial (machines of a cluster may differ)."""
+    tags = {
+        "host": socket.gethostname(),
+        "python_version": platform.python_version(),
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "mlflow_version": mlflow.__version__,
+    }
     commit = _git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit

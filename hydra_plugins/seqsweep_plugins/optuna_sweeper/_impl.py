@@ -32,7 +32,7 @@ from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
 from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, refuse, say
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart, SweepTracker
-from hydra_plugins.seqsweep_plugins.job import JobContext, TrialHandle
+from hydra_plugins.seqsweep_plugins._job import JobContext, TrialHandle
 from hydra_plugins.seqsweep_plugins.optuna_sweeper._results import best_trials, describe, state_counts, write_optimization_results
 from hydra_plugins.seqsweep_plugins.optuna_sweeper._search_space import (
     describe_distribution,

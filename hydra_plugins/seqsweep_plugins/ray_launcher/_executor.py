@@ -38,7 +38,9 @@ def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
     """
     if _ray().is_initialized():
         return False
-    kwargs: dict[str, Any] = {"include_dashboard": False, **init_kwargs}
+    # log_to_driver off: each trial's console output goes to its console.log and MLflow run; on the
+    # sweep's console it would interleave the trials' epoch lines with the progress lines.
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **init_kwargs}
     if address is not None:
         _ray().init(address=address, **kwargs)
         return True
@@ -71,6 +73,9 @@ def _ray() -> Any:
 
 class RayExecutor:
     """A TrialExecutor on Ray: `submit` starts a task at once while slots are free, `wait` collects ends."""
+
+    # Jobs run in other processes: they open their Optuna trial from the study's storage.
+    in_process = False
 
     def __init__(
         self,

@@ -30,7 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 # executes a plugin module that is not yet in sys.modules outside it, where a dataclass module
 # with `from __future__ import annotations` (executor.py) fails to load.
 from hydra_plugins.seqsweep_plugins import executor as _executor_loaded_before_scan  # noqa: F401
-from hydra_plugins.seqsweep_plugins.job import JobContext, activated
+from hydra_plugins.seqsweep_plugins._job import JobContext, activated
 
 # Distributions whose versions decide whether two nodes train alike.
 REPORTED_PACKAGES = ("tensorflow", "keras", "optuna", "mlflow", "ray", "hydra-core")
