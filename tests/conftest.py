@@ -11,6 +11,7 @@ import gzip
 import io
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -66,6 +67,16 @@ def mini_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
             pytest.fail(f"SEQSWEEP_TEST_ARCHIVE={named} does not exist; unset it to use a synthetic archive")
         return Path(named).resolve()
     return write_synthetic_archive(tmp_path_factory.mktemp("synthetic-imdb") / "aclImdb_synthetic.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The headless browser the UI screenshot tests drive; they skip where it is not installed
+    (`.ci/run` installs it and fails on any skip)."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("chromium not installed (Debian: apt-get install -y chromium)")
+    return binary
 
 
 @pytest.fixture(scope="session")

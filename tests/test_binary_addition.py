@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mlflow
 import numpy as np
+import pytest
 
 from src.data.binary_addition import addition_examples, load_binary_addition
 
@@ -35,6 +36,7 @@ def test_rnn_learns_addition_and_logs_exact_match(run_cli, store_runs):
     assert len(mlflow.MlflowClient().get_metric_history(run["run_id"], "val_exact_match")) == 5
 
 
+@pytest.mark.slow
 def test_diverging_trial_fails_with_reason_and_sweep_goes_on(run_cli, store_runs):
     done = run_cli(
         "-m", "data=binary_addition", "data.n_train=500", "data.n_test=100", "model.units=16",

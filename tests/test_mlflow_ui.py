@@ -1,7 +1,7 @@
 """The MLflow UI shows a sweep: a real multirun, `mlflow server` on 127.0.0.1, headless Chromium.
 
-Needs the `chromium` binary (Debian: `apt-get install -y chromium`; `.ci/run` installs it).
-Without it the test fails, on purpose: a skipped browser check would pass CI unseen.
+Needs the `chromium` binary (Debian: `apt-get install -y chromium`); without it the test
+skips, and `.ci/run`, which installs it, fails on any skipped test.
 The screenshot is kept at $SEQSWEEP_TEST_ARTIFACTS/mlflow_ui_runs.png (default
 tests/artifacts/, git-ignored).
 """
@@ -12,7 +12,6 @@ import html
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -80,11 +79,8 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def render(url: str, profile: Path, screenshot: Path | None = None) -> str:
+def render(chromium: str, url: str, profile: Path, screenshot: Path | None = None) -> str:
     """The page's text after its JavaScript ran (the UI is a single-page app), optionally with a screenshot."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("chromium not found: install it (Debian: apt-get install -y chromium; .ci/run does this)")
     profile.mkdir(parents=True, exist_ok=True)
     shot = [f"--screenshot={screenshot}", "--window-size=1600,1000"] if screenshot else []
     done = subprocess.run(
@@ -96,7 +92,8 @@ def render(url: str, profile: Path, screenshot: Path | None = None) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", without_code)))
 
 
-def test_mlflow_ui_shows_the_sweep_and_its_runs(run_cli, store_runs, mlflow_server, tmp_path):
+@pytest.mark.slow
+def test_mlflow_ui_shows_the_sweep_and_its_runs(chromium, run_cli, store_runs, mlflow_server, tmp_path):
     run_cli("-m", "model=gru", "data.n_train=40", "trainer.seed=1,2", *TINY)
     runs = store_runs()
     parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
@@ -106,7 +103,7 @@ def test_mlflow_ui_shows_the_sweep_and_its_runs(run_cli, store_runs, mlflow_serv
     server = mlflow_server(tmp_path / "mlruns" / "mlflow.db")
 
     # The experiment's runs page as a user first sees it: the sweep is one row, trials folded under it.
-    page = render(f"{server}/#/experiments/{experiment_id}/runs", tmp_path / "profile-1")
+    page = render(chromium, f"{server}/#/experiments/{experiment_id}/runs", tmp_path / "profile-1")
     assert "imdb" in page and "Training runs" in page
     assert parent["tags.mlflow.runName"] in page
     assert "3 matching runs" in page
@@ -119,7 +116,7 @@ def test_mlflow_ui_shows_the_sweep_and_its_runs(run_cli, store_runs, mlflow_serv
     screenshot = ARTIFACTS / "mlflow_ui_runs.png"
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     screenshot.unlink(missing_ok=True)
-    page = render(f"{server}/#/experiments/{experiment_id}/runs?viewStateShareKey=by-sweep", tmp_path / "profile-2", screenshot)
+    page = render(chromium, f"{server}/#/experiments/{experiment_id}/runs?viewStateShareKey=by-sweep", tmp_path / "profile-2", screenshot)
     print(f"\nMLflow UI screenshot: {screenshot}")
     assert "Group by: sweep_id" in page, "the shared view was not applied"
     assert f"Group: {parent['run_id']}" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mlflow
+import pytest
 
 TINY = ["trainer.epochs=2", "model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20"]
 
@@ -33,6 +34,7 @@ def test_single_run_records_everything(run_cli, store_runs, tmp_path):
     assert {"config.yaml", "history.csv", "model_summary.txt"} <= artifacts
 
 
+@pytest.mark.slow
 def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
     done = run_cli("-m", "model=simplernn,lstm", "data.n_train=40", *TINY)
     assert done.stdout.count("[trial]") == 2
