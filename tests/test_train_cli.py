@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import mlflow
 import pytest
 
@@ -11,6 +13,8 @@ TINY = ["trainer.epochs=2", "model.units=4", "model.embedding_dim=8", "data.num_
 def test_single_run_records_everything(run_cli, store_runs, tmp_path):
     done = run_cli("model=gru", "data.n_train=60", *TINY)
     assert "[trial]" in done.stdout and "test_acc=" in done.stdout
+    tensorflow_chatter = re.findall(r"^(?:[IWEF]\d{4} .*|.*absl::InitializeLog.*)$", done.stderr, flags=re.MULTILINE)
+    assert not tensorflow_chatter, "TensorFlow's C++ start-up lines are silenced"
 
     runs = store_runs()
     assert len(runs) == 1
