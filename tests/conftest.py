@@ -8,13 +8,19 @@ fresh clone with nothing beside it.
 from __future__ import annotations
 
 import gzip
+import html
 import io
 import os
 import random
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.request
 from pathlib import Path
 
 import mlflow
@@ -25,17 +31,36 @@ from omegaconf import DictConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
+# Screenshots the UI tests take, to look at (git-ignored).
+ARTIFACTS = Path(os.environ.get("SEQSWEEP_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 REVIEWS_PER_CLASS = 250  # per split, as in the real mini archive: 500 train + 500 test reviews
 
 # Clearly different vocabularies per class, mixed into shared filler, so that even a tiny
 # model learns something; the shared words keep it from being trivially separable.
-_POSITIVE = ("wonderful superb brilliant moving delightful charming gripping masterful touching stunning "
-             "excellent beautiful clever joyful memorable hilarious heartfelt gorgeous inspiring perfect").split()
-_NEGATIVE = ("awful boring dreadful tedious clumsy dull terrible pointless bland lifeless "
-             "painful stupid mediocre awkward forgettable messy annoying poor wooden predictable").split()
-_FILLER = ("the a film movie story plot actor actress director scene scenes camera music score script "
-           "character characters ending beginning and but with it was is this that of in on to for "
-           "watched saw felt thought seemed minutes hour time cast role dialogue sequel").split()
+_POSITIVE = (
+    "wonderful superb brilliant moving delightful charming gripping masterful touching stunning "
+    "excellent beautiful clever joyful memorable hilarious heartfelt gorgeous inspiring perfect"
+).split()
+_NEGATIVE = (
+    "awful boring dreadful tedious clumsy dull terrible pointless bland lifeless "
+    "painful stupid mediocre awkward forgettable messy annoying poor wooden predictable"
+).split()
+_FILLER = (
+    "the a film movie story plot actor actress director scene scenes camera music score script "
+    "character characters ending beginning and but with it was is this that of in on to for "
+    "watched saw felt thought seemed minutes hour time cast role dialogue sequel"
+).split()
 
 
 def _review(rng: random.Random, words: list[str]) -> str:
@@ -77,6 +102,87 @@ def chromium() -> str:
     if binary is None:
         pytest.skip("chromium not installed (Debian: apt-get install -y chromium)")
     return binary
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where UI tests keep their screenshots for people to look at: $SEQSWEEP_TEST_ARTIFACTS or tests/artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture()
+def browser(chromium: str, tmp_path: Path):
+    """`render(url, screenshot=None) -> text`: the page's text after its JavaScript ran (the UIs are
+    single-page apps) in headless Chromium with a fresh profile, optionally saving a screenshot."""
+    profiles = iter(range(1000))
+
+    def render(url: str, screenshot: Path | None = None) -> str:
+        profile = tmp_path / f"chromium-profile-{next(profiles)}"
+        profile.mkdir(parents=True)
+        shot = []
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            screenshot.unlink(missing_ok=True)
+            shot = [f"--screenshot={screenshot}", "--window-size=1600,1000"]
+        done = subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=20000", *shot, "--dump-dom", url],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        without_code = re.sub(r"<(script|style)\b.*?</\1>", " ", done.stdout, flags=re.DOTALL)
+        return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", without_code)))
+
+    return render
+
+
+@pytest.fixture()
+def loopback_server(tmp_path: Path):
+    """`start(command, ready_path) -> url`: runs a server command (given `{port}`) on 127.0.0.1, waits until
+    GET ready_path answers 200, and stops the server and its children after the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(command: list[str], ready_path: str) -> str:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log_path = tmp_path / f"server-{len(started)}.log"
+        with log_path.open("w") as log:
+            server = subprocess.Popen(
+                [part.format(port=port) for part in command],
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append(server)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while not _answers(url + ready_path):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{command[0]} did not come up on {url}:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        return url
+
+    yield start
+    for server in started:
+        os.killpg(server.pid, signal.SIGTERM)  # the server and any worker it started
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="session")

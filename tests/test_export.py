@@ -46,19 +46,35 @@ def _log_sweep(uri: str, experiment: str = "imdb", metric: str | None = None) ->
     for (model, n_train), values in ACCURACIES.items():
         for seed, value in enumerate(values, start=1):
             run = client.create_run(
-                experiment_id, start_time=1_700_000_000_000 + 10_000 * job,
+                experiment_id,
+                start_time=1_700_000_000_000 + 10_000 * job,
                 tags={"mlflow.parentRunId": parent.info.run_id, "sweep_job_num": str(job), "model": model},
             )
             run_id = run.info.run_id
-            params = {"model.name": model, "data.n_train": n_train, "trainer.seed": seed, "data.n_test": "null",
-                      "model.recurrent_activation": "null", "tracking.tracking_uri": SECRET_URI}
+            params = {
+                "model.name": model,
+                "data.n_train": n_train,
+                "trainer.seed": seed,
+                "data.n_test": "null",
+                "model.recurrent_activation": "null",
+                "tracking.tracking_uri": SECRET_URI,
+            }
             if metric is not None:
                 params["data.primary_metric"] = metric
             for key, param in params.items():
                 client.log_param(run_id, key, param)
-            final = {f"test_{name}": value, f"val_{name}": value - 0.01, "n_test": 500, "n_train": n_train * 0.8,
-                     "n_val": n_train * 0.2, "fit_seconds": 1.234567 + job, "ms_per_step": 12.3456, "n_params": 1234,
-                     "epochs_run": 2, "test_loss": 0.123456789}
+            final = {
+                f"test_{name}": value,
+                f"val_{name}": value - 0.01,
+                "n_test": 500,
+                "n_train": n_train * 0.8,
+                "n_val": n_train * 0.2,
+                "fit_seconds": 1.234567 + job,
+                "ms_per_step": 12.3456,
+                "n_params": 1234,
+                "epochs_run": 2,
+                "test_loss": 0.123456789,
+            }
             for key, number in final.items():
                 client.log_metric(run_id, key, float(np.float32(number)))
             for epoch in (1, 2):
@@ -100,8 +116,15 @@ def logged_report(logged) -> Path:
     folder, uri = logged
     out = folder / "report"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    done = subprocess.run([sys.executable, "-m", "src.export", "--out", str(out)], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "src.export", "--out", str(out)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
@@ -154,8 +177,11 @@ def test_every_model_keeps_its_colour_across_figures_and_legends_are_unique(logg
     from src.reporting.runs import latest_sweep
 
     report = load_sweep(latest_sweep())
-    figures = [plots.learning_curve(report.summary, report.trials), plots.metric_vs_time(report.trials),
-               plots.validation_curves(report.trials, report.val_history)]
+    figures = [
+        plots.learning_curve(report.summary, report.trials),
+        plots.metric_vs_time(report.trials),
+        plots.validation_curves(report.trials, report.val_history),
+    ]
     for figure in figures:
         legends = [legend for legend in [*figure.legends, *(ax.get_legend() for ax in figure.axes)] if legend]
         labels = [text.get_text() for legend in legends for text in legend.get_texts()]
@@ -190,7 +216,10 @@ def test_the_sweeps_own_metric_names_columns_and_plots(tmp_path, export):
     summary = pd.read_csv(tmp_path / "report" / "summary.csv")
     assert "test_mse_mean" in summary.columns and "test_acc_mean" not in summary.columns
     assert {p.name for p in (tmp_path / "report").glob("*.png")} == {
-        "learning_curve.png", "mse_vs_time.png", "val_mse_per_epoch.png"}
+        "learning_curve.png",
+        "mse_vs_time.png",
+        "val_mse_per_epoch.png",
+    }
     figure = plots.learning_curve(summary, pd.read_csv(tmp_path / "report" / "trials.csv"), "mse")
     assert "mean squared error" in figure.axes[0].get_ylabel()
 
@@ -205,7 +234,9 @@ def test_bad_arguments_are_one_line_errors(logged, export, tmp_path):
 
     status, _, err = export("--out", "x", "--experiment", "nope", cwd=folder, uri=uri)
     assert status == 2 and "no experiment named 'nope'" in err and "imdb" in err
-    status, _, err = export("--out", "bad", "--pivot", "rows=modle", "cols=data.n_train", "value=test_acc", cwd=tmp_path, uri=uri)
+    status, _, err = export(
+        "--out", "bad", "--pivot", "rows=modle", "cols=data.n_train", "value=test_acc", cwd=tmp_path, uri=uri
+    )
     assert status == 2 and "unknown column 'modle'" in err and "data.n_train" in err and "test_acc" in err
     assert not (tmp_path / "bad").exists(), "nothing is written when the pivot cannot be made"
     status, _, err = export("--out", "x", "--sweep", "0" * 32, cwd=tmp_path, uri=uri)
@@ -232,8 +263,15 @@ def sweep(tmp_path_factory, cache_dir, mini_archive):
     folder = tmp_path_factory.mktemp("learning-curve")
     env = {**os.environ, "SEQSWEEP_CACHE_DIR": str(cache_dir)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    done = subprocess.run([sys.executable, "-m", "src.train", *SWEEP, f"data.source={mini_archive}"], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "src.train", *SWEEP, f"data.source={mini_archive}"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.fail(f"sweep failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return folder, env, done.stdout
@@ -243,8 +281,23 @@ def sweep(tmp_path_factory, cache_dir, mini_archive):
 def report(sweep) -> Path:
     folder, env, _ = sweep
     done = subprocess.run(
-        [sys.executable, "-m", "src.export", "--out", "report", "--pivot", "rows=model", "cols=data.n_train", "value=test_acc"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "src.export",
+            "--out",
+            "report",
+            "--pivot",
+            "rows=model",
+            "cols=data.n_train",
+            "value=test_acc",
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     if done.returncode != 0:
         pytest.fail(f"export failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -263,13 +316,31 @@ def test_a_real_sweep_exports_one_tidy_row_per_trial(sweep, report):
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
     assert len(trials) == 12 == len(children)
     assert set(trials["run_id"]) == set(children["run_id"])
-    for column in ("run_id", "status", "start_time", "wall_seconds", "model", "error", "pruned_at_epoch",
-                   "params.data.n_train", "params.trainer.seed", "params.model.units", "params.optimizer._target_",
-                   "metrics.test_acc", "metrics.n_params", "metrics.fit_seconds", "metrics.ms_per_step",
-                   "metrics.data_seconds", "metrics.eval_seconds", "tags.hydra_overrides"):
+    for column in (
+        "run_id",
+        "status",
+        "start_time",
+        "wall_seconds",
+        "model",
+        "error",
+        "pruned_at_epoch",
+        "params.data.n_train",
+        "params.trainer.seed",
+        "params.model.units",
+        "params.optimizer._target_",
+        "metrics.test_acc",
+        "metrics.n_params",
+        "metrics.fit_seconds",
+        "metrics.ms_per_step",
+        "metrics.data_seconds",
+        "metrics.eval_seconds",
+        "tags.hydra_overrides",
+    ):
         assert column in trials.columns, column
     assert set(trials["status"]) == {"FINISHED"} and trials["error"].isna().all()
-    assert trials.groupby(["model", "params.data.n_train"])["params.trainer.seed"].apply(lambda s: sorted(s) == [1, 2, 3]).all()
+    assert (
+        trials.groupby(["model", "params.data.n_train"])["params.trainer.seed"].apply(lambda s: sorted(s) == [1, 2, 3]).all()
+    )
     assert pd.api.types.is_integer_dtype(trials["params.data.n_train"]), "numeric params are numbers"
     assert trials["metrics.test_acc"].between(0, 1).all() and (trials["metrics.n_test"] == 500).all()
     assert (trials["metrics.test_acc"] == trials["metrics.test_acc"].round(4)).all()

@@ -15,9 +15,18 @@ from src.data.imdb_archive import DataSourceError, download_archive, read_review
 
 def load(source, cache_dir, **overrides):
     settings = dict(
-        name="imdb", loss="binary_crossentropy", source=str(source), cache_dir=str(cache_dir),
-        num_words=2000, maxlen=20, truncating="pre", padding="pre", n_train=None, n_test=None,
-        seed=0, validation_split=0.2,
+        name="imdb",
+        loss="binary_crossentropy",
+        source=str(source),
+        cache_dir=str(cache_dir),
+        num_words=2000,
+        maxlen=20,
+        truncating="pre",
+        padding="pre",
+        n_train=None,
+        n_test=None,
+        seed=0,
+        validation_split=0.2,
     )
     return load_imdb(**{**settings, **overrides})
 

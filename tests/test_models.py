@@ -24,8 +24,14 @@ def build(model: str, *overrides: str) -> keras.Model:
 
 @pytest.mark.parametrize(
     ("model", "layer"),
-    [("simplernn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU"), ("bilstm", "Bidirectional"),
-     ("mlp", "Dense"), ("dense_bow", "CategoryEncoding")],
+    [
+        ("simplernn", "SimpleRNN"),
+        ("lstm", "LSTM"),
+        ("gru", "GRU"),
+        ("bilstm", "Bidirectional"),
+        ("mlp", "Dense"),
+        ("dense_bow", "CategoryEncoding"),
+    ],
 )
 def test_model_builds_and_predicts_one_probability(model, layer):
     net = build(model)
@@ -36,7 +42,10 @@ def test_model_builds_and_predicts_one_probability(model, layer):
 
 def test_course_defaults():
     net = build("simplernn")
-    embedding, rnn = net.get_layer("embedding"), next(layer for layer in net.layers if isinstance(layer, keras.layers.SimpleRNN))
+    embedding, rnn = (
+        net.get_layer("embedding"),
+        next(layer for layer in net.layers if isinstance(layer, keras.layers.SimpleRNN)),
+    )
     assert embedding.output_dim == 128 and rnn.units == 64
     assert net.layers[-1].activation.__name__ == "sigmoid"
 

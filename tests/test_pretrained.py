@@ -105,8 +105,17 @@ def test_hub_encoder_weights_change_only_when_trainable(tiny_savedmodel, trainab
 
 def test_text_and_token_ids_come_from_the_same_split(mini_archive, cache_dir):
     settings = {
-        "name": "imdb", "loss": "binary_crossentropy", "source": str(mini_archive), "cache_dir": str(cache_dir),
-        "num_words": 2000, "maxlen": 20, "truncating": "pre", "padding": "pre", "n_train": 20, "n_test": 50, "seed": 3,
+        "name": "imdb",
+        "loss": "binary_crossentropy",
+        "source": str(mini_archive),
+        "cache_dir": str(cache_dir),
+        "num_words": 2000,
+        "maxlen": 20,
+        "truncating": "pre",
+        "padding": "pre",
+        "n_train": 20,
+        "n_test": 50,
+        "seed": 3,
         "validation_split": 0.2,
     }
     tokens = load_imdb(**settings)

@@ -32,10 +32,11 @@ BAD_VALUES = [
     (["data.n_train=600"], "data.n_train=600"),
     (["data.n_train=3"], "data.n_train=3"),
     (["data.truncating=middle"], "data.truncating=middle"),
-    (["trainer.early_stopping.enabled=true", "trainer.early_stopping.monitor=val_accuracy"],
-     "trainer.early_stopping.monitor=val_accuracy"),
-    (["trainer.early_stopping.enabled=true", "trainer.early_stopping.patience=-1"],
-     "trainer.early_stopping.patience=-1"),
+    (
+        ["trainer.early_stopping.enabled=true", "trainer.early_stopping.monitor=val_accuracy"],
+        "trainer.early_stopping.monitor=val_accuracy",
+    ),
+    (["trainer.early_stopping.enabled=true", "trainer.early_stopping.patience=-1"], "trainer.early_stopping.patience=-1"),
 ]
 
 
