@@ -82,15 +82,21 @@ def learning_curve(summary: pd.DataFrame, trials: pd.DataFrame, metric: str = "a
             label=f"{name} (mean of {_counts(line['count'])})",
         )
         band = line[line["count"] > 1]
-        if not band.empty:
+        low, high = band[f"{test}_ci95_low"], band[f"{test}_ci95_high"]
+        if len(band) > 1:
             any_band = True
-            ax.fill_between(band[N_TRAIN], band[f"{test}_ci95_low"], band[f"{test}_ci95_high"], color=colour, alpha=0.2)
+            ax.fill_between(band[N_TRAIN], low, high, color=colour, alpha=0.2)
+        elif len(band) == 1:
+            # A band over one x value has no width; draw the interval as a bar instead.
+            any_band = True
+            mean = band[f"{test}_mean"]
+            ax.errorbar(band[N_TRAIN], mean, yerr=[mean - low, high - mean], color=colour, alpha=0.4, capsize=4, fmt="none")
         members = _members(trials, line_keys, label, f"metrics.{test}")
         ax.scatter(members[N_TRAIN], members[f"metrics.{test}"], color=colour, s=12, alpha=0.4)
     handles, labels = ax.get_legend_handles_labels()
     if any_band:
         handles.append(Patch(color="grey", alpha=0.3))
-        labels.append("95% interval of the mean (shaded)")
+        labels.append("95% interval of the mean (shaded or bar)")
     handles.append(Line2D([], [], marker="o", linestyle="", color="grey", alpha=0.5, markersize=4))
     labels.append("one trial (dot)")
     ax.set_xscale("log")
