@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 from src.reporting.errors import ReportError
 from src.reporting.pivot import parse_pivot, pivot
 from src.reporting.report import load_sweep, write_plots, write_tables
@@ -26,13 +27,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="folder for trials.csv, summary.csv, pivot.csv and the PNGs")
     parser.add_argument("--experiment", help="experiment name (default: the experiment of the sweep)")
     parser.add_argument("--sweep", metavar="PARENT_RUN_ID", help="the sweep's parent run id (default: the latest sweep)")
-    parser.add_argument("--pivot", nargs="+", metavar="KEY=VALUE", help="rows=NAME[,NAME] cols=NAME[,NAME] value=NAME [agg=mean]")
+    parser.add_argument(
+        "--pivot", nargs="+", metavar="KEY=VALUE", help="rows=NAME[,NAME] cols=NAME[,NAME] value=NAME [agg=mean]"
+    )
     return parser.parse_args(argv)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse, before reading the store, what cannot work: an --out that is a file, an empty --sweep."""
+    if args.out.exists() and not args.out.is_dir():
+        raise ReportError(f"--out={args.out} is not allowed: it is a file; give a folder (created if missing)")
+    if args.sweep is not None and not args.sweep.strip():
+        raise ReportError("--sweep='' is not allowed: a sweep's parent run id, or leave --sweep out for the latest sweep")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        check_args(args)
         pivot_spec = parse_pivot(args.pivot) if args.pivot else None
         uri = open_store()
         parent_run_id = args.sweep or latest_sweep(args.experiment)
@@ -42,10 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         tables = write_tables(report, args.out, pivot_spec)
         pictures, skipped = write_plots(report, args.out)
     except ReportError as error:
-        print(f"error: {error}", file=sys.stderr)
+        # Messages may name the store's URL.
+        print(f"error: {mask_secrets(str(error))}", file=sys.stderr)
         return 2
-    print(f"sweep {parent_run_id} in {uri}: {len(report.trials)} trials "
-          f"({', '.join(f'{n} {s}' for s, n in report.trials['status'].value_counts().items())})")
+    print(
+        f"sweep {parent_run_id} in {mask_secrets(uri)}: {len(report.trials)} trials "
+        f"({', '.join(f'{n} {s}' for s, n in report.trials['status'].value_counts().items())})"
+    )
     if pivot_spec is not None:
         with pd.option_context("display.width", 200, "display.precision", 4):
             print(pivot(report.trials, pivot_spec).to_string())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mlflow
 import numpy as np
+import pytest
 
 from src.data.binary_addition import addition_examples, load_binary_addition
 
@@ -18,15 +19,21 @@ def test_examples_are_bits_of_the_operands_and_their_sum():
 
 
 def test_sizes_and_seed():
-    data = load_binary_addition(name="binary_addition", loss="mse", bits=8, n_train=100, n_test=40, seed=1, validation_split=0.2)
+    data = load_binary_addition(
+        name="binary_addition", loss="mse", bits=8, n_train=100, n_test=40, seed=1, validation_split=0.2
+    )
     assert data.sizes == {"n_train": 80, "n_val": 20, "n_test": 40}
-    again = load_binary_addition(name="binary_addition", loss="mse", bits=8, n_train=100, n_test=40, seed=1, validation_split=0.2)
+    again = load_binary_addition(
+        name="binary_addition", loss="mse", bits=8, n_train=100, n_test=40, seed=1, validation_split=0.2
+    )
     np.testing.assert_array_equal(data.x_train, again.x_train)
 
 
 def test_rnn_learns_addition_and_logs_exact_match(run_cli, store_runs):
     run_cli(
-        "data=binary_addition", "data.n_test=1000", source=None,
+        "data=binary_addition",
+        "data.n_test=1000",
+        source=None,
     )
     run = store_runs("binary_addition").iloc[0]
     assert run["status"] == "FINISHED"
@@ -35,10 +42,18 @@ def test_rnn_learns_addition_and_logs_exact_match(run_cli, store_runs):
     assert len(mlflow.MlflowClient().get_metric_history(run["run_id"], "val_exact_match")) == 5
 
 
+@pytest.mark.slow
 def test_diverging_trial_fails_with_reason_and_sweep_goes_on(run_cli, store_runs):
     done = run_cli(
-        "-m", "data=binary_addition", "data.n_train=500", "data.n_test=100", "model.units=16",
-        "model.activation=relu", "optimizer=sgd", "optimizer.learning_rate=0.01,1e12", "trainer.epochs=2",
+        "-m",
+        "data=binary_addition",
+        "data.n_train=500",
+        "data.n_test=100",
+        "model.units=16",
+        "model.activation=relu",
+        "optimizer=sgd",
+        "optimizer.learning_rate=0.01,1e12",
+        "trainer.epochs=2",
         source=None,
     )
     runs = store_runs("binary_addition")

@@ -1,4 +1,9 @@
-"""`python -m src.export` on a real learning-curve sweep: trials.csv, pivot.csv, summary.csv, plots."""
+"""`python -m src.export`: trials.csv, summary.csv, pivot.csv and the plots.
+
+The fast tests read a sweep logged straight into a real MLflow store (known values, so the
+rounding, missing values, intervals and colours can be checked exactly); the slow ones
+export a real learning-curve multirun, as users run it.
+"""
 
 from __future__ import annotations
 
@@ -8,56 +13,97 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.colors
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
+from scipy import stats
 
 from src.export import main as export_main
 from src.reporting import plots
 
-TINY = ["trainer.epochs=2", "model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20"]
-# The learning-curve preset with two models and two sizes; its own 3 seeds stay.
-SWEEP = ["+sweeps=learning_curve", "model=gru,simplernn", "data.n_train=20,60", *TINY]
-T_975_2_DOF = 4.302652729911275  # Student t quantile for a 95% interval from 3 values
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SECRET_URI = "postgresql://sweeper:hunter2@db.example/optuna"
+# (model, n_train) -> the test accuracies of its seeds; float32 values, as Keras logs them.
+ACCURACIES = {
+    ("gru", 20): [0.61, 0.64, 0.58],
+    ("gru", 60): [0.97, 0.99, 0.999],  # near 1: the t interval would pass 1
+    ("lstm", 20): [0.55, 0.6, 0.52],
+    ("lstm", 60): [0.78],  # a group of one
+}
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+def _log_sweep(uri: str, experiment: str = "imdb", metric: str | None = None) -> str:
+    """A finished sweep with one child run per (model, n_train, seed), and a val_<metric> history."""
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient()
+    experiment_id = client.create_experiment(experiment)
+    parent = client.create_run(experiment_id, tags={"sweep": "true"}, run_name="sweep")
+    name = metric or "acc"
+    job = 0
+    for (model, n_train), values in ACCURACIES.items():
+        for seed, value in enumerate(values, start=1):
+            run = client.create_run(
+                experiment_id,
+                start_time=1_700_000_000_000 + 10_000 * job,
+                tags={"mlflow.parentRunId": parent.info.run_id, "sweep_job_num": str(job), "model": model},
+            )
+            run_id = run.info.run_id
+            params = {
+                "model.name": model,
+                "data.n_train": n_train,
+                "trainer.seed": seed,
+                "data.n_test": "null",
+                "model.recurrent_activation": "null",
+                "tracking.tracking_uri": SECRET_URI,
+            }
+            if metric is not None:
+                params["data.primary_metric"] = metric
+            for key, param in params.items():
+                client.log_param(run_id, key, param)
+            final = {
+                f"test_{name}": value,
+                f"val_{name}": value - 0.01,
+                "n_test": 500,
+                "n_train": n_train * 0.8,
+                "n_val": n_train * 0.2,
+                "fit_seconds": 1.234567 + job,
+                "ms_per_step": 12.3456,
+                "n_params": 1234,
+                "epochs_run": 2,
+                "test_loss": 0.123456789,
+            }
+            for key, number in final.items():
+                client.log_metric(run_id, key, float(np.float32(number)))
+            for epoch in (1, 2):
+                client.log_metric(run_id, f"val_{name}", float(np.float32(value - 0.05 / epoch)), step=epoch)
+            client.set_terminated(run_id, "FINISHED", end_time=1_700_000_000_000 + 10_000 * job + 4_321)
+            job += 1
+    client.set_terminated(parent.info.run_id, "FINISHED")
+    return parent.info.run_id
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory, cache_dir, mini_archive):
-    """One real 12-trial multirun shared by the tests of this module (read-only for them)."""
-    folder = tmp_path_factory.mktemp("learning-curve")
-    env = {**os.environ, "SEQSWEEP_CACHE_DIR": str(cache_dir)}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    done = run(["-m", "src.train", *SWEEP, f"data.source={mini_archive}"], folder, env)
-    if done.returncode != 0:
-        pytest.fail(f"sweep failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return folder, env, done.stdout
-
-
-@pytest.fixture(scope="module")
-def report(sweep) -> Path:
-    """The export as users run it (a subprocess in the sweep's folder), done once for the module."""
-    folder, env, _ = sweep
-    done = run(["-m", "src.export", "--out", "report", "--pivot", "rows=model", "cols=data.n_train", "value=test_acc"], folder, env)
-    if done.returncode != 0:
-        pytest.fail(f"export failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return folder / "report"
+def logged(tmp_path_factory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("logged-sweep")
+    uri = f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}"
+    (folder / "mlruns").mkdir()
+    _log_sweep(uri)
+    return folder, uri
 
 
 @pytest.fixture()
-def export(sweep, monkeypatch, capsys):
-    """`python -m src.export ARGS` in-process (its `main`), for the cases that need no fresh interpreter."""
+def export(monkeypatch, capsys):
+    """`python -m src.export ARGS` in-process (its `main`) in `cwd` against the store `uri`."""
 
-    def call(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        monkeypatch.chdir(cwd or sweep[0])
-        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for key, value in (env or {}).items():
-            monkeypatch.setenv(key, value)
+    def call(*args: str, cwd: Path, uri: str | None = None) -> tuple[int, str, str]:
+        monkeypatch.chdir(cwd)
+        if uri is None:
+            monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        else:
+            monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         status = export_main(list(args))
         captured = capsys.readouterr()
         return status, captured.out, captured.err
@@ -65,108 +111,264 @@ def export(sweep, monkeypatch, capsys):
     return call
 
 
+@pytest.fixture(scope="module")
+def logged_report(logged) -> Path:
+    folder, uri = logged
+    out = folder / "report"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    done = subprocess.run(
+        [sys.executable, "-m", "src.export", "--out", str(out)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def test_numbers_are_rounded_to_what_they_mean_and_missing_is_empty(logged_report):
+    text = (logged_report / "trials.csv").read_text()
+    assert "0.7799999" not in text and "null" not in text
+    trials = pd.read_csv(logged_report / "trials.csv")
+    lstm_60 = trials[(trials["model"] == "lstm") & (trials["params.data.n_train"] == 60)].iloc[0]
+    assert lstm_60["metrics.test_acc"] == 0.78
+    assert trials["metrics.fit_seconds"].tolist() == [round(1.234567 + job, 2) for job in range(len(trials))]
+    assert (trials["metrics.ms_per_step"] == 12.35).all() and (trials["metrics.test_loss"] == 0.1235).all()
+    assert (trials["wall_seconds"] == 4.32).all()
+    assert pd.api.types.is_integer_dtype(trials["metrics.n_params"])
+    assert trials["params.model.recurrent_activation"].isna().all(), "a None param is an empty cell"
+    assert (trials["params.data.n_test"] == 500).all(), "n_test=null means the whole test split, logged as a metric"
+
+
+def test_summary_is_one_row_per_group_with_its_count_and_bounded_intervals(logged_report):
+    summary = pd.read_csv(logged_report / "summary.csv")
+    assert list(summary.columns[:4]) == ["model", "params.data.n_train", "count", "seeds"]
+    assert len(summary) == 4 and summary["count"].tolist() == [3, 3, 3, 1]
+    rows = summary.set_index(["model", "params.data.n_train"])
+    for (model, n_train), values in ACCURACIES.items():
+        row = rows.loc[(model, n_train)]
+        assert row["test_acc_mean"] == round(float(np.mean(np.float32(values))), 4)
+        if len(values) == 1:
+            assert row[["test_acc_std", "test_acc_ci95_low", "test_acc_ci95_high"]].isna().all(), "no interval from one trial"
+            continue
+        half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
+        assert row["test_acc_ci95_low"] == pytest.approx(max(np.mean(values) - half, 0), abs=1e-4)
+        assert row["test_acc_ci95_high"] == pytest.approx(min(np.mean(values) + half, 1), abs=1e-4)
+    near_one = ACCURACIES[("gru", 60)]
+    unclipped = np.mean(near_one) + stats.t.ppf(0.975, 2) * np.std(near_one, ddof=1) / math.sqrt(3)
+    assert unclipped > 1 and rows.loc[("gru", 60), "test_acc_ci95_high"] == 1.0
+    assert {"val_acc_mean", "fit_seconds_mean", "n_params_mean"} <= set(summary.columns)
+    assert "ci95_low" not in summary.columns and "metric" not in summary.columns
+
+
+def test_no_password_leaves_in_a_file(logged_report):
+    for path in logged_report.glob("*.csv"):
+        assert "hunter2" not in path.read_text(), path.name
+    assert "sweeper:***@db.example" in (logged_report / "trials.csv").read_text()
+
+
+def test_every_model_keeps_its_colour_across_figures_and_legends_are_unique(logged, logged_report):
+    folder, uri = logged
+    mlflow.set_tracking_uri(uri)
+    from src.reporting.report import load_sweep
+    from src.reporting.runs import latest_sweep
+
+    report = load_sweep(latest_sweep())
+    figures = [
+        plots.learning_curve(report.summary, report.trials),
+        plots.metric_vs_time(report.trials),
+        plots.validation_curves(report.trials, report.val_history),
+    ]
+    for figure in figures:
+        legends = [legend for legend in [*figure.legends, *(ax.get_legend() for ax in figure.axes)] if legend]
+        labels = [text.get_text() for legend in legends for text in legend.get_texts()]
+        assert len(labels) == len(set(labels)), labels
+        for ax in figure.axes:
+            for line in ax.get_lines():
+                if line.get_label().startswith("gru"):
+                    assert matplotlib.colors.same_color(line.get_color(), plots.model_colour("gru"))
+    assert plots.model_colour("gru") != plots.model_colour("lstm")
+    for name in ("learning_curve.png", "accuracy_vs_time.png", "val_acc_per_epoch.png"):
+        assert (logged_report / name).read_bytes().startswith(PNG_SIGNATURE), name
+
+
+def test_validation_curves_have_a_panel_per_training_size(logged):
+    _, uri = logged
+    mlflow.set_tracking_uri(uri)
+    from src.reporting.report import load_sweep
+    from src.reporting.runs import latest_sweep
+
+    report = load_sweep(latest_sweep())
+    figure = plots.validation_curves(report.trials, report.val_history)
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["data.n_train=20 (6 trials)", "data.n_train=60 (4 trials)"]
+    assert [len(ax.get_lines()) for ax in visible] == [6, 4]
+
+
+def test_the_sweeps_own_metric_names_columns_and_plots(tmp_path, export):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _log_sweep(uri, experiment="binary_addition", metric="mse")
+    status, out, err = export("--out", "report", cwd=tmp_path, uri=uri)
+    assert status == 0, err
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    assert "test_mse_mean" in summary.columns and "test_acc_mean" not in summary.columns
+    assert {p.name for p in (tmp_path / "report").glob("*.png")} == {
+        "learning_curve.png",
+        "mse_vs_time.png",
+        "val_mse_per_epoch.png",
+    }
+    figure = plots.learning_curve(summary, pd.read_csv(tmp_path / "report" / "trials.csv"), "mse")
+    assert "mean squared error" in figure.axes[0].get_ylabel()
+
+
+def test_bad_arguments_are_one_line_errors(logged, export, tmp_path):
+    folder, uri = logged
+    (tmp_path / "taken.csv").write_text("x")
+    status, _, err = export("--out", "taken.csv", cwd=tmp_path, uri=uri)
+    assert status == 2 and err.count("\n") == 1 and "--out=taken.csv is not allowed" in err
+    status, _, err = export("--out", "x", "--sweep", "", cwd=tmp_path, uri=uri)
+    assert status == 2 and err.count("\n") == 1 and "--sweep='' is not allowed" in err
+
+    status, _, err = export("--out", "x", "--experiment", "nope", cwd=folder, uri=uri)
+    assert status == 2 and "no experiment named 'nope'" in err and "imdb" in err
+    status, _, err = export(
+        "--out", "bad", "--pivot", "rows=modle", "cols=data.n_train", "value=test_acc", cwd=tmp_path, uri=uri
+    )
+    assert status == 2 and "unknown column 'modle'" in err and "data.n_train" in err and "test_acc" in err
+    assert not (tmp_path / "bad").exists(), "nothing is written when the pivot cannot be made"
+    status, _, err = export("--out", "x", "--sweep", "0" * 32, cwd=tmp_path, uri=uri)
+    assert status == 2 and "no run with id" in err
+
+    # A sweep whose parent run exists but no trial ever started.
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    mlflow.set_tracking_uri(empty)
+    parent = mlflow.MlflowClient().create_run(mlflow.create_experiment("imdb"), tags={"sweep": "true"})
+    status, _, err = export("--out", "x", cwd=tmp_path, uri=empty)
+    assert status == 2 and f"sweep {parent.info.run_id} has no trial runs" in err
+    (tmp_path / "elsewhere").mkdir()
+    status, _, err = export("--out", "x", cwd=tmp_path / "elsewhere")
+    assert status == 2 and "no MLflow store at" in err
+
+
+# The real thing: a 12-trial learning-curve multirun, exported as users do.
+TINY = ["trainer.epochs=2", "model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20"]
+SWEEP = ["+sweeps=learning_curve", "model=gru,simplernn", "data.n_train=20,60", *TINY]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory, cache_dir, mini_archive):
+    folder = tmp_path_factory.mktemp("learning-curve")
+    env = {**os.environ, "SEQSWEEP_CACHE_DIR": str(cache_dir)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "src.train", *SWEEP, f"data.source={mini_archive}"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"sweep failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return folder, env, done.stdout
+
+
+@pytest.fixture(scope="module")
+def report(sweep) -> Path:
+    folder, env, _ = sweep
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "src.export",
+            "--out",
+            "report",
+            "--pivot",
+            "rows=model",
+            "cols=data.n_train",
+            "value=test_acc",
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"export failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return folder / "report"
+
+
 def read_store(folder: Path) -> pd.DataFrame:
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
     return mlflow.search_runs(experiment_names=["imdb"])
 
 
-def test_trials_csv_is_one_tidy_row_per_trial(sweep, report):
+@pytest.mark.slow
+def test_a_real_sweep_exports_one_tidy_row_per_trial(sweep, report):
     trials = pd.read_csv(report / "trials.csv")
     runs = read_store(sweep[0])
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
-
     assert len(trials) == 12 == len(children)
     assert set(trials["run_id"]) == set(children["run_id"])
-    for column in ("run_id", "status", "start_time", "wall_seconds", "model", "error", "pruned_at_epoch",
-                   "params.data.n_train", "params.trainer.seed", "params.model.units", "params.optimizer._target_",
-                   "metrics.test_acc", "metrics.n_params", "metrics.fit_seconds", "metrics.ms_per_step",
-                   "metrics.data_seconds", "metrics.eval_seconds", "tags.hydra_overrides"):
+    for column in (
+        "run_id",
+        "status",
+        "start_time",
+        "wall_seconds",
+        "model",
+        "error",
+        "pruned_at_epoch",
+        "params.data.n_train",
+        "params.trainer.seed",
+        "params.model.units",
+        "params.optimizer._target_",
+        "metrics.test_acc",
+        "metrics.n_params",
+        "metrics.fit_seconds",
+        "metrics.ms_per_step",
+        "metrics.data_seconds",
+        "metrics.eval_seconds",
+        "tags.hydra_overrides",
+    ):
         assert column in trials.columns, column
     assert set(trials["status"]) == {"FINISHED"} and trials["error"].isna().all()
-    assert trials.groupby(["model", "params.data.n_train"])["params.trainer.seed"].apply(lambda s: sorted(s) == [1, 2, 3]).all()
+    assert (
+        trials.groupby(["model", "params.data.n_train"])["params.trainer.seed"].apply(lambda s: sorted(s) == [1, 2, 3]).all()
+    )
     assert pd.api.types.is_integer_dtype(trials["params.data.n_train"]), "numeric params are numbers"
     assert trials["metrics.test_acc"].between(0, 1).all() and (trials["metrics.n_test"] == 500).all()
+    assert (trials["metrics.test_acc"] == trials["metrics.test_acc"].round(4)).all()
     assert trials["tags.sweep_job_num"].tolist() == list(range(12)), "rows in launch order"
 
-
-def test_pivot_takes_short_names_and_averages_each_cell(sweep, report, export):
     table = pd.read_csv(report / "pivot.csv", index_col="model")
-    trials = pd.read_csv(report / "trials.csv")
-    assert table.shape == (2, 2)
     assert list(table.index) == ["gru", "simplernn"] and list(table.columns) == ["20", "60"]
     expected = trials.groupby(["model", "params.data.n_train"])["metrics.test_acc"].mean()
     for (model, n_train), mean in expected.items():
         assert table.loc[model, str(n_train)] == pytest.approx(mean)
 
-    status, _, err = export("--out", "pivot2", "--pivot", "rows=params.data.n_train", "cols=trainer.seed", "value=metrics.test_acc", "agg=max")
-    assert status == 0, err
-    table = pd.read_csv(sweep[0] / "pivot2" / "pivot.csv", index_col=0)
-    assert table.shape == (2, 3)
-    assert table.loc[60, "2"] == pytest.approx(
-        trials.query("`params.data.n_train` == 60 and `params.trainer.seed` == 2")["metrics.test_acc"].max())
-
-
-def test_summary_groups_seeds_with_a_t_interval(report):
     summary = pd.read_csv(report / "summary.csv")
-    trials = pd.read_csv(report / "trials.csv")
-    acc = summary[summary["metric"] == "test_acc"]
-    assert len(acc) == 4, "one group per model x n_train; the seed is not a group key"
-    assert "params.trainer.seed" not in summary.columns
-    assert (acc["count"] == 3).all() and (acc["seeds"] == "1 2 3").all()
-    for _, group in acc.iterrows():
-        values = trials[(trials["model"] == group["model"]) & (trials["params.data.n_train"] == group["params.data.n_train"])]["metrics.test_acc"]
-        half = T_975_2_DOF * values.std(ddof=1) / math.sqrt(3)
-        assert group["mean"] == pytest.approx(values.mean())
-        assert group["ci95_half_width"] == pytest.approx(half) and math.isfinite(half) and half > 0
-        assert group["ci95_low"] == pytest.approx(values.mean() - half)
-        assert group["ci95_high"] == pytest.approx(values.mean() + half)
-    assert {"fit_seconds", "ms_per_step", "n_params"} <= set(summary["metric"])
+    assert len(summary) == 4 and (summary["count"] == 3).all() and (summary["seeds"] == "1 2 3").all()
+    assert (summary["test_acc_ci95_low"] >= 0).all() and (summary["test_acc_ci95_high"] <= 1).all()
 
 
-def test_plots_are_written_and_logged_on_the_parent_run(sweep, report):
+@pytest.mark.slow
+def test_a_real_sweep_logs_its_plots_on_the_parent_run(sweep, report):
     folder, _, sweep_output = sweep
     names = {"learning_curve.png", "accuracy_vs_time.png", "val_acc_per_epoch.png"}
     for name in names:
         content = (report / name).read_bytes()
         assert content.startswith(PNG_SIGNATURE) and len(content) > 20_000, name
-
     runs = read_store(folder)
     parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent["run_id"], "plots")}
     assert artifacts == {f"plots/{name}" for name in names}
     assert "plots_error" not in parent.index or pd.isna(parent["tags.plots_error"])
-    assert "[sweep] plots on the parent run: plots/learning_curve.png" in sweep_output
-
-
-def test_learning_curve_draws_a_band_per_model_on_a_log_axis(report):
-    summary = pd.read_csv(report / "summary.csv")
-    trials = pd.read_csv(report / "trials.csv")
-    axes = plots.learning_curve(summary, trials).axes[0]
-    bands = [c for c in axes.collections if isinstance(c, PolyCollection)]
-    assert len(bands) == 2, "one shaded 95% band per model"
-    assert axes.get_xscale() == "log" and axes.get_title() and "test accuracy" in axes.get_ylabel()
-    legend = [t.get_text() for t in axes.get_legend().get_texts()]
-    assert "gru 95% CI" in legend and "simplernn (mean of 3 seeds)" in legend
-
-
-def test_unknown_names_and_missing_sweeps_fail_with_what_exists(sweep, export, tmp_path):
-    status, _, err = export("--out", "x", "--experiment", "nope")
-    assert status == 2 and "no experiment named 'nope'" in err and "imdb" in err
-
-    status, _, err = export("--out", "bad", "--pivot", "rows=modle", "cols=data.n_train", "value=test_acc")
-    assert status == 2 and "unknown column 'modle'" in err
-    assert "data.n_train" in err and "test_acc" in err
-    assert not (sweep[0] / "bad").exists(), "nothing is written when the pivot cannot be made"
-
-    status, _, err = export("--out", "x", "--sweep", "0" * 32)
-    assert status == 2 and "no run with id" in err
-
-    # A sweep whose parent run exists but no trial ever started.
-    uri = f"sqlite:///{tmp_path / 'empty.db'}"
-    mlflow.set_tracking_uri(uri)
-    parent = mlflow.MlflowClient().create_run(mlflow.create_experiment("imdb"), tags={"sweep": "true"})
-    status, _, err = export("--out", "x", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri})
-    assert status == 2 and f"sweep {parent.info.run_id} has no trial runs" in err
-
-    status, _, err = export("--out", "x", cwd=tmp_path)
-    assert status == 2 and "no MLflow store at" in err
+    axes = plots.learning_curve(pd.read_csv(report / "summary.csv"), pd.read_csv(report / "trials.csv")).axes[0]
+    assert len([c for c in axes.collections if isinstance(c, PolyCollection)]) == 2, "one shaded band per model"
+    assert axes.get_xscale() == "log" and "test accuracy" in axes.get_ylabel()

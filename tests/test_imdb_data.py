@@ -15,9 +15,18 @@ from src.data.imdb_archive import DataSourceError, download_archive, read_review
 
 def load(source, cache_dir, **overrides):
     settings = dict(
-        name="imdb", loss="binary_crossentropy", source=str(source), cache_dir=str(cache_dir),
-        num_words=2000, maxlen=20, truncating="pre", padding="pre", n_train=None, n_test=None,
-        seed=0, validation_split=0.2,
+        name="imdb",
+        loss="binary_crossentropy",
+        source=str(source),
+        cache_dir=str(cache_dir),
+        num_words=2000,
+        maxlen=20,
+        truncating="pre",
+        padding="pre",
+        n_train=None,
+        n_test=None,
+        seed=0,
+        validation_split=0.2,
     )
     return load_imdb(**{**settings, **overrides})
 
@@ -103,7 +112,8 @@ def test_folder_without_reviews_is_refused(tmp_path):
 def test_broken_download_leaves_nothing_behind(mini_archive, tmp_path):
     truncated = tmp_path / "server" / "aclImdb_v1.tar.gz"
     truncated.parent.mkdir()
-    truncated.write_bytes(mini_archive.read_bytes()[:50_000])
+    content = mini_archive.read_bytes()
+    truncated.write_bytes(content[: len(content) // 2])
     target = tmp_path / "cache" / "aclImdb_v1.tar.gz"
     with pytest.raises(DataSourceError, match="data.source="):
         download_archive(truncated.as_uri(), target)

@@ -24,31 +24,40 @@ def build(model: str, *overrides: str) -> keras.Model:
 
 @pytest.mark.parametrize(
     ("model", "layer"),
-    [("simplernn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU"), ("bilstm", "Bidirectional"),
-     ("mlp", "Dense"), ("dense_bow", "CategoryEncoding")],
+    [
+        ("simplernn", "SimpleRNN"),
+        ("lstm", "LSTM"),
+        ("gru", "GRU"),
+        ("bilstm", "Bidirectional"),
+        ("mlp", "Dense"),
+        ("dense_bow", "CategoryEncoding"),
+    ],
 )
 def test_model_builds_and_predicts_one_probability(model, layer):
     net = build(model)
-    assert layer in {type(l).__name__ for l in net.layers}
+    assert layer in {type(layer).__name__ for layer in net.layers}
     prediction = net.predict(np.random.default_rng(0).integers(0, 300, size=(4, 12)), verbose=0)
     assert prediction.shape == (4, 1) and ((prediction >= 0) & (prediction <= 1)).all()
 
 
 def test_course_defaults():
     net = build("simplernn")
-    embedding, rnn = net.get_layer("embedding"), next(l for l in net.layers if isinstance(l, keras.layers.SimpleRNN))
+    embedding, rnn = (
+        net.get_layer("embedding"),
+        next(layer for layer in net.layers if isinstance(layer, keras.layers.SimpleRNN)),
+    )
     assert embedding.output_dim == 128 and rnn.units == 64
     assert net.layers[-1].activation.__name__ == "sigmoid"
 
 
 def test_rnn_knobs_reach_the_layers():
     net = build("gru", "model.units=8", "model.num_layers=2", "model.bidirectional=true", "model.dropout=0.25")
-    wrapped = [l.forward_layer for l in net.layers if isinstance(l, keras.layers.Bidirectional)]
-    assert len(wrapped) == 2 and all(l.units == 8 and l.dropout == 0.25 for l in wrapped)
+    wrapped = [layer.forward_layer for layer in net.layers if isinstance(layer, keras.layers.Bidirectional)]
+    assert len(wrapped) == 2 and all(layer.units == 8 and layer.dropout == 0.25 for layer in wrapped)
     assert wrapped[0].return_sequences and not wrapped[1].return_sequences
 
 
 def test_mlp_matches_the_course_network():
-    dense = [l for l in build("mlp").layers if isinstance(l, keras.layers.Dense)]
-    assert [l.units for l in dense] == [128, 64, 1]
-    assert [l.activation.__name__ for l in dense] == ["sigmoid", "sigmoid", "sigmoid"]
+    dense = [layer for layer in build("mlp").layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in dense] == [128, 64, 1]
+    assert [layer.activation.__name__ for layer in dense] == ["sigmoid", "sigmoid", "sigmoid"]

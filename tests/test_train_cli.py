@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import mlflow
+import pytest
 
 TINY = ["trainer.epochs=2", "model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20"]
 
@@ -10,6 +13,8 @@ TINY = ["trainer.epochs=2", "model.units=4", "model.embedding_dim=8", "data.num_
 def test_single_run_records_everything(run_cli, store_runs, tmp_path):
     done = run_cli("model=gru", "data.n_train=60", *TINY)
     assert "[trial]" in done.stdout and "test_acc=" in done.stdout
+    tensorflow_chatter = re.findall(r"^(?:[IWEF]\d{4} .*|.*absl::InitializeLog.*)$", done.stderr, flags=re.MULTILINE)
+    assert not tensorflow_chatter, "TensorFlow's C++ start-up lines are silenced"
 
     runs = store_runs()
     assert len(runs) == 1
@@ -19,8 +24,16 @@ def test_single_run_records_everything(run_cli, store_runs, tmp_path):
     assert run["params.model.units"] == "4" and run["params.data.n_train"] == "60"
     assert run["params.optimizer._target_"] == "keras.optimizers.Adam"
     assert run["params.trainer.batch_size"] == "32"
-    for metric in ("test_acc", "test_loss", "n_params", "data_seconds", "fit_seconds", "ms_per_step",
-                   "eval_seconds", "inference_ms_per_sample"):
+    for metric in (
+        "test_acc",
+        "test_loss",
+        "n_params",
+        "data_seconds",
+        "fit_seconds",
+        "ms_per_step",
+        "eval_seconds",
+        "inference_ms_per_sample",
+    ):
         assert run[f"metrics.{metric}"] >= 0, metric
     assert run["metrics.n_test"] == 500, "test metrics come from the whole test split"
     assert run["tags.model"] == "gru" and run["tags.tensorflow_version"]
@@ -33,6 +46,7 @@ def test_single_run_records_everything(run_cli, store_runs, tmp_path):
     assert {"config.yaml", "history.csv", "model_summary.txt"} <= artifacts
 
 
+@pytest.mark.slow
 def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
     done = run_cli("-m", "model=simplernn,lstm", "data.n_train=40", *TINY)
     assert done.stdout.count("[trial]") == 2
@@ -54,8 +68,15 @@ def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
 def test_failing_single_run_exits_non_zero_and_is_recorded_failed(run_cli, store_runs):
     # A learning rate this large makes the loss NaN in the first epoch.
     done = run_cli(
-        "data=binary_addition", "data.n_train=200", "data.n_test=50", "model.activation=relu",
-        "optimizer=sgd", "optimizer.learning_rate=1e12", "trainer.epochs=2", check=False, source=None,
+        "data=binary_addition",
+        "data.n_train=200",
+        "data.n_test=50",
+        "model.activation=relu",
+        "optimizer=sgd",
+        "optimizer.learning_rate=1e12",
+        "trainer.epochs=2",
+        check=False,
+        source=None,
     )
     assert done.returncode != 0
     run = store_runs("binary_addition").iloc[0]
@@ -67,8 +88,12 @@ def test_early_stopping_ends_a_trial_that_stops_improving(run_cli, store_runs):
     # With a learning rate far below float32 resolution the weights never change, so
     # val_loss cannot improve after the first epoch and patience=1 stops at epoch 2.
     run_cli(
-        "data.n_train=40", *TINY[1:], "trainer.epochs=6", "optimizer.learning_rate=1e-12",
-        "trainer.early_stopping.enabled=true", "trainer.early_stopping.patience=1",
+        "data.n_train=40",
+        *TINY[1:],
+        "trainer.epochs=6",
+        "optimizer.learning_rate=1e-12",
+        "trainer.early_stopping.enabled=true",
+        "trainer.early_stopping.patience=1",
     )
     run = store_runs().iloc[0]
     assert run["status"] == "FINISHED"

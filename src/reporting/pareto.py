@@ -12,7 +12,10 @@ def pareto_optimal(higher_is_better: pd.Series, lower_is_better: pd.Series) -> p
     complete = points.dropna()
     for index, point in complete.iterrows():
         others = complete.drop(index)
-        dominated = ((others["up"] >= point["up"]) & (others["down"] <= point["down"])
-                     & ((others["up"] > point["up"]) | (others["down"] < point["down"])))
+        dominated = (
+            (others["up"] >= point["up"])
+            & (others["down"] <= point["down"])
+            & ((others["up"] > point["up"]) | (others["down"] < point["down"]))
+        )
         optimal[index] = not dominated.any()
     return optimal

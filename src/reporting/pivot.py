@@ -27,7 +27,9 @@ def parse_pivot(tokens: Sequence[str]) -> PivotSpec:
     for token in tokens:
         key, sep, value = token.partition("=")
         if not sep or key not in ("rows", "cols", "value", "agg") or not value:
-            raise ReportError(f"bad --pivot item '{token}'; expected rows=NAME[,NAME] cols=NAME[,NAME] value=NAME [agg={'|'.join(AGGREGATIONS)}]")
+            raise ReportError(
+                f"bad --pivot item '{token}'; expected rows=NAME[,NAME] cols=NAME[,NAME] value=NAME [agg={'|'.join(AGGREGATIONS)}]"
+            )
         fields[key] = value
     missing = [key for key in ("rows", "cols", "value") if key not in fields]
     if missing:

@@ -30,7 +30,9 @@ def find_experiment(name: str) -> Experiment:
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
         names = sorted(e.name for e in mlflow.search_experiments())
-        raise ReportError(f"no experiment named '{name}' in {mlflow.get_tracking_uri()}; available: {', '.join(names) or 'none'}")
+        raise ReportError(
+            f"no experiment named '{name}' in {mlflow.get_tracking_uri()}; available: {', '.join(names) or 'none'}"
+        )
     return experiment
 
 

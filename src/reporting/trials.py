@@ -3,12 +3,19 @@
 Column names keep MLflow's prefixes (`params.data.n_train`, `metrics.test_acc`, `tags.optimizer`)
 because the same name can be both a param and a metric (`loss`); `columns.resolve` accepts them
 without the prefix. A few columns are promoted to plain names: `model`, `error`, `pruned_at_epoch`.
+
+Missing values are real missing values (empty in the CSV), also for params MLflow stores as
+the string "null"; numbers are rounded to what they mean (`metrics.round_values`).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from src.reporting.metrics import SECONDS, round_values
+
+# How MLflow stores a None param (str(None) in older runs).
+MISSING_PARAM = ("null", "None")
 # Params stored as "null" that stand for a number MLflow knows from the run's metrics:
 # n_train=null means every training review, whose count the run logged as n_train + n_val.
 NULL_MEANS_ALL = {
@@ -16,7 +23,18 @@ NULL_MEANS_ALL = {
     "params.data.n_test": ("metrics.n_test",),
 }
 PROMOTED_TAGS = {"tags.error": "error", "tags.pruned_at_epoch": "pruned_at_epoch"}
-LEADING = ["run_id", "run_name", "parent_run_id", "status", "start_time", "end_time", "wall_seconds", "model", "error", "pruned_at_epoch"]
+LEADING = [
+    "run_id",
+    "run_name",
+    "parent_run_id",
+    "status",
+    "start_time",
+    "end_time",
+    "wall_seconds",
+    "model",
+    "error",
+    "pruned_at_epoch",
+]
 
 
 def tidy_trials(runs: pd.DataFrame) -> pd.DataFrame:
@@ -28,7 +46,7 @@ def tidy_trials(runs: pd.DataFrame) -> pd.DataFrame:
     table["status"] = runs["status"]
     table["start_time"] = runs["start_time"]
     table["end_time"] = runs["end_time"]
-    table["wall_seconds"] = (runs["end_time"] - runs["start_time"]).dt.total_seconds()
+    table["wall_seconds"] = (runs["end_time"] - runs["start_time"]).dt.total_seconds().round(SECONDS.decimals)
     table["model"] = _model_names(runs)
     for tag, name in PROMOTED_TAGS.items():
         table[name] = runs[tag] if tag in runs.columns else pd.NA
@@ -36,9 +54,11 @@ def tidy_trials(runs: pd.DataFrame) -> pd.DataFrame:
 
     params = runs[sorted(c for c in runs.columns if c.startswith("params."))].apply(_typed_param)
     metrics = runs[sorted(c for c in runs.columns if c.startswith("metrics."))]
+    metrics = metrics.apply(lambda column: round_values(column.name, column))
     for param, count_columns in NULL_MEANS_ALL.items():
         if param in params.columns and all(c in metrics.columns for c in count_columns):
             params[param] = _fill_all(runs[param], params[param], metrics[list(count_columns)].sum(axis=1, min_count=1))
+    params = params.mask(params.isin(MISSING_PARAM))
     tags = runs[sorted(c for c in runs.columns if _is_own_tag(c))]
     table = pd.concat([table, params, metrics, tags], axis=1)
     return _in_launch_order(table).reset_index(drop=True)
@@ -53,16 +73,16 @@ def _model_names(runs: pd.DataFrame) -> pd.Series:
 
 def _typed_param(values: pd.Series) -> pd.Series:
     """Numbers as numbers (ints stay ints) when every set value parses; "null" becomes missing then."""
-    present = values[values.notna() & (values != "null")]
+    present = values[values.notna() & ~values.isin(MISSING_PARAM)]
     numbers = pd.to_numeric(present, errors="coerce")
     if present.empty or numbers.isna().any() or present.isin(["True", "False"]).any():
         return values
-    typed = pd.to_numeric(values.where(values != "null"), errors="coerce")
+    typed = pd.to_numeric(values.mask(values.isin(MISSING_PARAM)), errors="coerce")
     return _as_int_if_whole(typed)
 
 
 def _fill_all(raw: pd.Series, typed: pd.Series, counts: pd.Series) -> pd.Series:
-    filled = pd.to_numeric(typed.where(raw != "null", counts), errors="coerce")
+    filled = pd.to_numeric(typed.where(~raw.isin(MISSING_PARAM), counts), errors="coerce")
     return _as_int_if_whole(filled)
 
 
@@ -74,7 +94,12 @@ def _as_int_if_whole(values: pd.Series) -> pd.Series:
 
 
 def _is_own_tag(column: str) -> bool:
-    return column.startswith("tags.") and not column.startswith("tags.mlflow.") and column not in PROMOTED_TAGS and column != "tags.model"
+    return (
+        column.startswith("tags.")
+        and not column.startswith("tags.mlflow.")
+        and column not in PROMOTED_TAGS
+        and column != "tags.model"
+    )
 
 
 def _in_launch_order(table: pd.DataFrame) -> pd.DataFrame:
