@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import runpy
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture()
-def run_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+def run_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """`run_app(script, *overrides)` -> (exit code, stdout + stderr), run with `-m` in tmp_path."""
 
     def run(script: Path, *overrides: str) -> tuple[int, str]:
@@ -22,15 +24,23 @@ def run_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
         monkeypatch.syspath_prepend(str(script.parent))
         monkeypatch.setattr(sys, "argv", [str(script), "-m", f"hydra.sweep.dir={tmp_path / 'multirun'}", *overrides])
         GlobalHydra.instance().clear()
+        # absl (imported with TensorFlow by other test modules) keeps a handler writing to the stderr
+        # of its import time: pytest's capture. Hydra's logging set-up closes every existing handler,
+        # and absl's close() closes that stream unless it is a real std stream, which ends pytest.
+        if "absl.logging" in sys.modules:
+            monkeypatch.setattr(sys.modules["absl.logging"].get_absl_handler().python_handler, "stream", sys.__stderr__)
         code = 0
+        # Plain buffers, not capsys: Hydra points its log handlers at the streams of the moment, and
+        # a capture that pytest closes after the test would break the next test's logging.
+        output = io.StringIO()
         try:
             # As `python script.py -m ...` would: Hydra finds the app's conf/ beside its __main__ file.
-            runpy.run_path(str(script), run_name="__main__")
+            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+                runpy.run_path(str(script), run_name="__main__")
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else 1
         finally:
             GlobalHydra.instance().clear()
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
+        return code, output.getvalue()
 
     return run
