@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -19,7 +20,6 @@ from tensorflow.python.framework import config as tf_config
 
 from src.data.task import TaskData, wanted_inputs
 from src.training.callbacks import EpochTimer, StopOnNonFiniteLoss, steady_ms_per_step
-
 
 # Each trial builds a new model, so Keras retraces its train function; TensorFlow warns
 # about that on every sweep, although it is expected and cheap next to training.
