@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,7 +40,7 @@ from benchmarks.search_space import (
 )
 from src.training.trainer import build_model, prepare_data, train
 
-# When search_efficiency.py started this process (--launched), the origin of every `end_s`.
+# When search_efficiency.py started this process (--launched), the origin of `start_s` and `end_s`.
 LAUNCHED = time.time()
 
 
@@ -63,6 +63,26 @@ def trial_config(configs: dict[tuple, DictConfig], point: dict[str, Any]) -> Dic
     return cfg
 
 
+class FitClock(keras.callbacks.Callback):
+    """Seconds inside each `model.fit`, as our trials' `fit_seconds` measure them.
+
+    Kept on the class: Keras Tuner deep-copies the callbacks it is given for every trial.
+    Updated at every epoch's end too, so a fit that a pruner stops by raising still counts.
+    """
+
+    seconds: ClassVar[list[float]] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._begun = time.perf_counter()
+        FitClock.seconds.append(0.0)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        FitClock.seconds[-1] = time.perf_counter() - self._begun
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        FitClock.seconds[-1] = time.perf_counter() - self._begun
+
+
 def fit(cfg: DictConfig, data, callbacks: list, epochs: int) -> dict[str, list[float]]:
     """The trainer's recipe without its tracking: fresh session, seed, build, fit; the history."""
     keras.backend.clear_session()
@@ -70,7 +90,7 @@ def fit(cfg: DictConfig, data, callbacks: list, epochs: int) -> dict[str, list[f
     model = build_model(cfg, data)
     history = model.fit(
         data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=epochs,
-        batch_size=cfg.trainer.batch_size, callbacks=callbacks, verbose=0,
+        batch_size=cfg.trainer.batch_size, callbacks=[FitClock(), *callbacks], verbose=0,
     )
     return history.history
 
@@ -80,10 +100,8 @@ def run_plain_optuna(overrides: list[str], seed: int, budget: float) -> dict[str
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    start = time.perf_counter()
     configs = composed_configs(overrides)
     data = prepare_data(next(iter(configs.values())))
-    data_seconds = time.perf_counter() - start
     records: list[dict[str, Any]] = []
 
     class ReportValAcc(keras.callbacks.Callback):
@@ -101,14 +119,14 @@ def run_plain_optuna(overrides: list[str], seed: int, budget: float) -> dict[str
 
     def objective(trial: optuna.Trial) -> float:
         cfg = trial_config(configs, suggest_optuna(trial))
-        record = {"number": trial.number, "state": "PRUNED", "value": None, "data_s": 0.0, "eval_s": 0.0}
+        record = {"number": trial.number, "state": "PRUNED", "value": None, "eval_s": 0.0, "start_s": time.time() - LAUNCHED}
         records.append(record)
         reporter = ReportValAcc(trial)
-        begun = time.perf_counter()
+        FitClock.seconds.clear()
         try:
             history = fit(cfg, data, [reporter], MAX_EPOCHS)
         finally:
-            record["fit_s"] = time.perf_counter() - begun
+            record["fit_s"] = sum(FitClock.seconds)
             record["epochs"] = reporter.epochs
             record["end_s"] = time.time() - LAUNCHED
         record.update(state="COMPLETE", value=float(history["val_acc"][-1]))
@@ -120,7 +138,6 @@ def run_plain_optuna(overrides: list[str], seed: int, budget: float) -> dict[str
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )
     study.optimize(objective, timeout=budget)
-    records[0]["data_s"] = data_seconds
     return {"trials": records, "best_params": study.best_params, "best_value": study.best_value}
 
 
@@ -129,10 +146,8 @@ def run_keras_tuner(overrides: list[str], seed: int, budget: float) -> dict[str,
     is created once `budget` seconds have passed (the check our sweeper's timeout makes)."""
     import keras_tuner
 
-    start = time.perf_counter()
     configs = composed_configs(overrides)
     data = prepare_data(next(iter(configs.values())))
-    data_seconds = time.perf_counter() - start
     records: list[dict[str, Any]] = []
     search_start = time.perf_counter()
 
@@ -146,13 +161,14 @@ def run_keras_tuner(overrides: list[str], seed: int, budget: float) -> dict[str,
             super().pre_create_trial()
 
         def run_trial(self, trial, *args, **kwargs):
-            begun = time.perf_counter()
+            started = time.time() - LAUNCHED
+            FitClock.seconds.clear()
             try:
                 return super().run_trial(trial, *args, **kwargs)
             finally:
                 values = trial.hyperparameters.values
                 records.append({
-                    "number": len(records), "fit_s": time.perf_counter() - begun, "data_s": 0.0, "eval_s": 0.0,
+                    "number": len(records), "start_s": started, "fit_s": sum(FitClock.seconds), "eval_s": 0.0,
                     "epochs": values["tuner/epochs"] - values.get("tuner/initial_epoch", 0),
                 })
 
@@ -174,11 +190,10 @@ def run_keras_tuner(overrides: list[str], seed: int, budget: float) -> dict[str,
         cfg = next(iter(configs.values()))
         try:
             tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                         batch_size=cfg.trainer.batch_size, verbose=0)
+                         batch_size=cfg.trainer.batch_size, callbacks=[FitClock()], verbose=0)
         except BudgetSpent:
             pass
         best = tuner.oracle.get_best_trials(1)[0]
-    records[0]["data_s"] = data_seconds
     best_params = {dim.key: best.hyperparameters.values[dim.key] for dim in SPACE}
     return {"trials": records, "best_params": best_params, "best_value": float(best.score)}
 
