@@ -277,7 +277,7 @@ def plot_best_so_far(trials: pd.DataFrame, budget: float, path: Path) -> None:
             mean, low, high = np.nanmean(curves, axis=0), np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
         line, = ax.plot(grid, mean, label=method)
         ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15)
-    ax.axvline(budget, color="grey", linestyle=":", label="budget")
+    ax.axvline(budget, color="grey", linestyle=":", label="budget (counted from each search's start)")
     ax.set_xlabel("wall seconds since the method's process started")
     ax.set_ylabel("best val_acc so far")
     ax.set_title("Best validation accuracy so far (mean over seeds; band: min-max)")
