@@ -1,6 +1,6 @@
 """Keep a trained Keras model as an MLflow model (the `keras` flavor), so it loads and predicts later.
 
-    info = log_trained_model(result.model, example_inputs=result.data.x_val[:5], run_id=run_id)
+    info = log_trained_model(result.model, example_inputs=result.data.x_train[:5], run_id=run_id)
     predict = mlflow.pyfunc.load_model(info.model_uri).predict     # or mlflow.keras.load_model
     probabilities = predict(token_ids)                             # shape (n, 1), P(positive)
 
