@@ -11,7 +11,9 @@ import keras
 class EpochTimer(keras.callbacks.Callback):
     """Adds `epoch_seconds` (training + validation) and `train_seconds` (training only) to each epoch's logs.
 
-    Later callbacks (History, loggers) see them like any other epoch metric.
+    Later callbacks (History, loggers) see them like any other epoch metric. The first
+    epoch's times include tracing and compiling the train (and validation) functions, which
+    no later epoch pays; `steady_ms_per_step` keeps that out of the speed figure.
     """
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -29,6 +31,17 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = end - self._epoch_start
             logs["train_seconds"] = (self._train_end or end) - self._epoch_start
         self._epoch_start = None
+
+
+def steady_ms_per_step(train_seconds: list[float], steps_per_epoch: int) -> float:
+    """Milliseconds per training step, leaving out the first epoch when there are later ones.
+
+    The first epoch pays for building the graph (seconds for an RNN, more than a whole epoch
+    on a few examples), so averaging it in measures compilation, not speed. With one epoch
+    there is nothing else to measure: the figure then includes the graph building.
+    """
+    steady = train_seconds[1:] or train_seconds
+    return 1000.0 * sum(steady) / (len(steady) * steps_per_epoch)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
