@@ -211,7 +211,7 @@ def describe_cause(error: BaseException) -> str:
         label = "the folder or database is not writable"
     elif {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT} & sqlite_codes or "file is not a database" in text or "malformed" in text:
         label = "the database file is corrupt"
-    elif any(word in text for word in ("connection refused", "max retries exceeded", "failed to resolve", "timed out", "could not connect", "name or service not known", "connection to server")):
+    elif any(word in text for word in ("connection refused", "max retries exceeded", "failed to resolve", "timed out", "timeout expired", "could not connect", "name or service not known", "connection to server")):
         label = "the server is unreachable"
     else:
         label = "it cannot be opened or written"
