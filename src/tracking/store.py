@@ -20,9 +20,9 @@ import os
 import sqlite3
 import time
 import zlib
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import mlflow
 from filelock import FileLock, Timeout
@@ -88,7 +88,7 @@ def connect(tracking_cfg: DictConfig) -> str:
             return _experiment_proven_writable(uri, name)
     except StoreError:
         raise
-    except Exception as error:  # noqa: BLE001 - whatever broke, the user gets the store and the cause
+    except Exception as error:
         raise StoreError(uri, f"{describe_cause(error)} (after {time.monotonic() - start:.1f} s)") from error
 
 
@@ -118,7 +118,7 @@ def _experiment_proven_writable(uri: str, name: str) -> str:
 
 def _tag_experiment(experiment_id: str) -> None:
     """The cheap write that proves an existing store writable."""
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         mlflow.MlflowClient().set_experiment_tag(experiment_id, WRITE_CHECK_TAG, now)
     except MlflowException:
@@ -187,6 +187,25 @@ def _create_sqlite_store_atomically(database: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
+# What a failed store call means, in the words a user acts on: the first row whose errno
+# (OSError), SQLite error code or message text matches wins. SQLite's own messages are
+# reliable; MLflow, SQLAlchemy, psycopg and requests wrap them, so the whole chain is searched.
+_CAUSES: list[tuple[str, set[int], set[int], tuple[str, ...]]] = [
+    ("the disk is full", {errno.ENOSPC, errno.EFBIG}, {sqlite3.SQLITE_FULL}, ("disk is full", "no space left")),
+    # SQLite's word for a write the OS refused (EFBIG past a file-size limit, EIO).
+    ("the disk refused a write (full or failing)", set(), set(), ("disk i/o error",)),
+    ("the folder or database is not writable", {errno.EROFS, errno.EACCES, errno.EPERM}, set(),
+     ("readonly database", "read-only", "permission denied")),
+    ("the database file is corrupt", set(), {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT},
+     ("file is not a database", "malformed")),
+    ("the server refused the credentials", set(), set(),
+     ("authentication failed", "error code 401", "error code 403", "unauthenticated", "unauthorized")),
+    ("the server is unreachable", set(), set(),
+     ("connection refused", "max retries exceeded", "failed to resolve", "timed out", "timeout expired",
+      "could not connect", "name or service not known", "connection to server")),
+]
+
+
 def describe_cause(error: BaseException) -> str:
     """What went wrong, in words a user can act on, followed by the underlying error's first line."""
     chain = []
@@ -198,21 +217,12 @@ def describe_cause(error: BaseException) -> str:
     errnos = {getattr(e, "errno", None) for e in chain}
     # Kept apart from errnos: SQLITE_FULL and EACCES are both 13.
     sqlite_codes = {getattr(e, "sqlite_errorcode", None) for e in chain}
+    label = next(
+        (label for label, os_errors, sqlite_errors, words in _CAUSES
+         if os_errors & errnos or sqlite_errors & sqlite_codes or any(word in text for word in words)),
+        "it cannot be opened or written",
+    )
     # The deepest error that says something is the most specific one.
     root = next((e for e in reversed(chain) if str(e).strip()), chain[-1])
     first_line = str(root).strip().splitlines()[0] if str(root).strip() else ""
-    detail = f"{type(root).__name__}: {first_line}" if first_line else type(root).__name__
-    if {errno.ENOSPC, errno.EFBIG} & errnos or sqlite3.SQLITE_FULL in sqlite_codes or "disk is full" in text:
-        label = "the disk is full"
-    elif "disk i/o error" in text:
-        # SQLite's word for a write the OS refused (EFBIG past a file-size limit, EIO).
-        label = "the disk refused a write (full or failing)"
-    elif {errno.EROFS, errno.EACCES, errno.EPERM} & errnos or "readonly database" in text or "read-only" in text or "permission denied" in text:
-        label = "the folder or database is not writable"
-    elif {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT} & sqlite_codes or "file is not a database" in text or "malformed" in text:
-        label = "the database file is corrupt"
-    elif any(word in text for word in ("connection refused", "max retries exceeded", "failed to resolve", "timed out", "timeout expired", "could not connect", "name or service not known", "connection to server")):
-        label = "the server is unreachable"
-    else:
-        label = "it cannot be opened or written"
-    return f"{label} ({detail})"
+    return f"{label} ({type(root).__name__}: {first_line})" if first_line else f"{label} ({type(root).__name__})"

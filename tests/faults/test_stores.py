@@ -235,3 +235,11 @@ def test_unreachable_postgres_stops_in_one_line_without_the_password(tmp_path):
     code, _, err = connect_once(uri, tmp_path)
     assert_one_line_error(code, err, "the server is unreachable", "someone:***@127.0.0.1")
     assert "hunter2secret" not in err
+
+
+def test_wrong_postgres_password_says_so_without_the_password(postgres_url, tmp_path):
+    wrong = postgres_url.replace("@127.0.0.1", "x@127.0.0.1")  # the password with a character more
+    code, _, err = connect_once(wrong, tmp_path)
+    assert_one_line_error(code, err, "the server refused the credentials", "seqsweep:***@127.0.0.1")
+    password = postgres_url.split(":")[2].split("@")[0]
+    assert password not in err
