@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
-from functools import lru_cache
+from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import keras
 from hydra.utils import get_method
@@ -148,22 +149,22 @@ def _check_validation_split(cfg: DictConfig, objectives: Sequence[str]) -> None:
     _warn_once("trainer.validation_split=0: no validation data, so no val_* metrics are logged")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _warn_once(message: str) -> None:
     # A sweep validates every point; the same warning once per process is enough.
     log.warning(message)
 
 
-def _leaf_keys(node: Any, prefix: str = "") -> Iterator[str]:
-    """Dotted paths of every key in a (possibly nested) dict; a dict's own path too."""
+def _key_paths(node: Any, prefix: str = "") -> Iterator[str]:
+    """Dotted paths of every key in a nested dict, a mapping's own path included."""
     for key, value in node.items():
         path = f"{prefix}.{key}" if prefix else str(key)
         yield path
         if isinstance(value, dict):
-            yield from _leaf_keys(value, path)
+            yield from _key_paths(value, path)
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_keys(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     """Every key the project's config files define, as dotted paths.
 
@@ -179,11 +180,11 @@ def known_keys(conf_dir: Path = CONF_DIR) -> frozenset[str]:
         for option in group.glob("*.yaml"):
             content = OmegaConf.to_container(OmegaConf.load(option)) or {}
             content.pop("defaults", None)
-            keys.update(f"{group.name}.{key}" for key in _leaf_keys(content))
+            keys.update(f"{group.name}.{key}" for key in _key_paths(content))
     primary = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml")) or {}
     for key in ("defaults", "hydra"):
         primary.pop(key, None)
-    keys.update(_leaf_keys(primary))
+    keys.update(_key_paths(primary))
     return frozenset(keys)
 
 
@@ -191,22 +192,34 @@ def _check_known_keys(cfg: DictConfig) -> None:
     known = known_keys()
     container = OmegaConf.to_container(cfg, resolve=False)
     container.pop("hydra", None)
-    for key in _leaf_keys(container):
-        # Below a known leaf (a value the YAML leaves open, e.g. null) anything goes.
-        parts = key.split(".")
-        if any(".".join(parts[:n]) in known and not _is_dict(cfg, ".".join(parts[:n])) for n in range(1, len(parts))):
-            continue
-        if key in known:
-            continue
-        while _is_dict(cfg, key) and OmegaConf.select(cfg, key):  # name the leaf the user typed
-            key = f"{key}.{next(iter(OmegaConf.select(cfg, key)))}"
-        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    for key in _key_paths(container):
+        if key not in known and not _below_a_known_value(cfg, key, known):
+            raise _unknown_key(cfg, key, known)
+
+
+def _below_a_known_value(cfg: DictConfig, key: str, known: frozenset[str]) -> bool:
+    """Inside a known key whose value is not a mapping (e.g. null in the YAML) anything goes."""
+    parts = key.split(".")
+    return any(
+        ".".join(parts[:n]) in known and not _is_dict(cfg, ".".join(parts[:n])) for n in range(1, len(parts))
+    )
+
+
+def _unknown_key(cfg: DictConfig, key: str, known: frozenset[str]) -> ConfigError:
+    """The error for `key`, naming the leaf the user typed and the nearest known key (or the
+    keys that exist at that level when none is near)."""
+    while _is_dict(cfg, key) and OmegaConf.select(cfg, key):
+        key = f"{key}.{next(iter(OmegaConf.select(cfg, key)))}"
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean {close[0]}?"
+    else:
         parts = key.split(".")
         first_unknown = next(n for n in range(1, len(parts) + 1) if ".".join(parts[:n]) not in known)
         parent = ".".join(parts[: first_unknown - 1])
         siblings = sorted(k.rpartition(".")[2] for k in known if k.rpartition(".")[0] == parent)
-        hint = f"did you mean {close[0]}?" if close else f"known keys{' of ' + parent if parent else ''}: {', '.join(siblings)}"
-        raise ConfigError(key, OmegaConf.select(cfg, key), f"an unknown key (see conf/); {hint}")
+        hint = f"known keys{' of ' + parent if parent else ''}: {', '.join(siblings)}"
+    return ConfigError(key, OmegaConf.select(cfg, key), f"an unknown key (see conf/); {hint}")
 
 
 def _is_dict(cfg: DictConfig, key: str) -> bool:
