@@ -1,8 +1,10 @@
-"""The one error type for a config value that cannot work."""
+"""The error types a user sees as one line: a bad config value, a store that cannot be used."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 
 
 def show(value: Any) -> str:
@@ -15,3 +17,12 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value: Any, allowed: str) -> None:
         self.key, self.value, self.allowed = key, value, allowed
         super().__init__(f"{key}={show(value)} is not allowed: {allowed}")
+
+
+class StoreError(RuntimeError):
+    """A tracking or study store that cannot be used (full disk, read-only folder, corrupt
+    database, unreachable server); one line naming the store, its password masked, and the cause."""
+
+    def __init__(self, store: str, cause: str) -> None:
+        self.store, self.cause = mask_secrets(store), " ".join(mask_secrets(cause).split())
+        super().__init__(f"cannot use the store {self.store}: {self.cause}")

@@ -7,7 +7,12 @@ before the first trial starts.
 
 from __future__ import annotations
 
+import difflib
 import inspect
+import logging
+from collections.abc import Iterator, Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -23,6 +28,8 @@ from src.data.task import (
 )
 from src.errors import ConfigError, show
 
+log = logging.getLogger(__name__)
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 ACTIVATIONS = sorted(
     name
@@ -100,8 +107,135 @@ def _check_early_stopping(cfg: DictConfig) -> None:
         )
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Raise `ConfigError` for the first value in `cfg` that cannot work."""
+def _check_seed(cfg: DictConfig) -> None:
+    seed = OmegaConf.select(cfg, "trainer.seed")
+    # NumPy's and Keras' seeding refuse negatives and non-integers, after the data was read.
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("trainer.seed", seed, "a whole number >= 0")
+
+
+def _check_num_words(cfg: DictConfig) -> None:
+    num_words = OmegaConf.select(cfg, "data.num_words")
+    # Ids 0 and 1 are padding and unknown words (src/data/tokenize.py); Keras refuses fewer than
+    # 2 tokens, and with exactly 2 every word of every review becomes "unknown". 3 keeps one word.
+    if num_words is not None and isinstance(num_words, int) and not isinstance(num_words, bool) and num_words < 3:
+        raise ConfigError(
+            "data.num_words", num_words, "a whole number >= 3 (ids 0 and 1 are padding and unknown words)"
+        )
+
+
+def _check_experiment_name(cfg: DictConfig) -> None:
+    name = OmegaConf.select(cfg, "tracking.experiment_name", default="<absent>")
+    if name != "<absent>" and (not isinstance(name, str) or not name.strip()):
+        raise ConfigError("tracking.experiment_name", repr(name) if isinstance(name, str) else name, "a non-empty name")
+
+
+def _check_verbose(cfg: DictConfig) -> None:
+    verbose = OmegaConf.select(cfg, "trainer.verbose")
+    if verbose is not None and (isinstance(verbose, bool) or verbose not in (0, 1, 2)):
+        raise ConfigError("trainer.verbose", verbose, "null (automatic), 0 (silent), 1 (progress bar) or 2 (one line per epoch)")
+
+
+def _check_validation_split(cfg: DictConfig, objectives: Sequence[str]) -> None:
+    """No validation data means no val_* metrics: refused if the sweep optimizes one, warned otherwise."""
+    split = OmegaConf.select(cfg, "trainer.validation_split")
+    if split is None or split != 0:
+        return
+    needed = [name for name in objectives if name.startswith("val_")]
+    if needed:
+        raise ConfigError(
+            "trainer.validation_split", split, f"a number in (0, 1): the sweep optimizes {needed[0]}, a validation metric"
+        )
+    _warn_once("trainer.validation_split=0: no validation data, so no val_* metrics are logged")
+
+
+@cache
+def _warn_once(message: str) -> None:
+    # A sweep validates every point; the same warning once per process is enough.
+    log.warning(message)
+
+
+def _key_paths(node: Any, prefix: str = "") -> Iterator[str]:
+    """Dotted paths of every key in a nested dict, a mapping's own path included."""
+    for key, value in node.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        yield path
+        if isinstance(value, dict):
+            yield from _key_paths(value, path)
+
+
+@cache
+def known_keys(conf_dir: Path = CONF_DIR) -> frozenset[str]:
+    """Every key the project's config files define, as dotted paths.
+
+    The rule: a top-level key is known if it names a config group (a folder of conf/) or is
+    set in conf/config.yaml; a key inside group G is known if some option of G
+    (conf/G/*.yaml) sets it. So `+model.unitz=3` or `+foo.bar=1` is refused, while a key
+    that only another option of the group has (`model=gru model.unroll=true`) is accepted.
+    Hydra's own `hydra.*` keys are Hydra's to check.
+    """
+    keys: set[str] = set()
+    for group in (path for path in conf_dir.iterdir() if path.is_dir()):
+        keys.add(group.name)
+        for option in group.glob("*.yaml"):
+            content = OmegaConf.to_container(OmegaConf.load(option)) or {}
+            content.pop("defaults", None)
+            keys.update(f"{group.name}.{key}" for key in _key_paths(content))
+    primary = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml")) or {}
+    for key in ("defaults", "hydra"):
+        primary.pop(key, None)
+    keys.update(_key_paths(primary))
+    return frozenset(keys)
+
+
+def _check_known_keys(cfg: DictConfig) -> None:
+    known = known_keys()
+    container = OmegaConf.to_container(cfg, resolve=False)
+    container.pop("hydra", None)
+    for key in _key_paths(container):
+        if key not in known and not _below_a_known_value(cfg, key, known):
+            raise _unknown_key(cfg, key, known)
+
+
+def _below_a_known_value(cfg: DictConfig, key: str, known: frozenset[str]) -> bool:
+    """Inside a known key whose value is not a mapping (e.g. null in the YAML) anything goes."""
+    parts = key.split(".")
+    return any(
+        ".".join(parts[:n]) in known and not _is_dict(cfg, ".".join(parts[:n])) for n in range(1, len(parts))
+    )
+
+
+def _unknown_key(cfg: DictConfig, key: str, known: frozenset[str]) -> ConfigError:
+    """The error for `key`, naming the leaf the user typed and the nearest known key (or the
+    keys that exist at that level when none is near)."""
+    while _is_dict(cfg, key) and OmegaConf.select(cfg, key):
+        key = f"{key}.{next(iter(OmegaConf.select(cfg, key)))}"
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean {close[0]}?"
+    else:
+        parts = key.split(".")
+        first_unknown = next(n for n in range(1, len(parts) + 1) if ".".join(parts[:n]) not in known)
+        parent = ".".join(parts[: first_unknown - 1])
+        siblings = sorted(k.rpartition(".")[2] for k in known if k.rpartition(".")[0] == parent)
+        hint = f"known keys{' of ' + parent if parent else ''}: {', '.join(siblings)}"
+    return ConfigError(key, OmegaConf.select(cfg, key), f"an unknown key (see conf/); {hint}")
+
+
+def _is_dict(cfg: DictConfig, key: str) -> bool:
+    return isinstance(OmegaConf.select(cfg, key), DictConfig)
+
+
+def validate_config(cfg: DictConfig, objectives: Sequence[str] = ()) -> None:
+    """Raise `ConfigError` for the first value in `cfg` that cannot work.
+
+    `objectives` are the metrics a sweep optimizes (`val_acc`, ...): a config that cannot
+    produce them (no validation split for a val_* metric) is refused.
+    """
+    _check_known_keys(cfg)
+    _check_seed(cfg)
+    _check_verbose(cfg)
+    _check_experiment_name(cfg)
     for key in _POSITIVE_INTS:
         _check_positive_int(key, OmegaConf.select(cfg, key))
     for key in _FRACTIONS:
@@ -110,6 +244,8 @@ def validate_config(cfg: DictConfig) -> None:
     for key, allowed in _CHOICES.items():
         if OmegaConf.select(cfg, key, default="<absent>") != "<absent>":
             _check_choice(key, OmegaConf.select(cfg, key), allowed)
+    _check_num_words(cfg)
+    _check_validation_split(cfg, objectives)
     _check_optimizer(cfg)
     _check_early_stopping(cfg)
     check_model = model_config_check(get_method(cfg.model._target_))

@@ -1,4 +1,8 @@
-"""Flatten a resolved Hydra config into MLflow params."""
+"""What of a resolved Hydra config is stored with a run: flat MLflow params and config.yaml.
+
+Both pass every value through `mask_secrets`: a tracking or storage URL with a password must
+never reach the store, the UI or an export.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,18 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_plugins.seqsweep_plugins.secrets import mask_secrets, mask_values
 
-def flatten_config(cfg: DictConfig) -> dict[str, str]:
-    """`{"model.units": "64", ...}` for every leaf of the resolved config (hydra's own keys excluded)."""
+
+def _resolved(cfg: DictConfig) -> dict[str, Any]:
     container = OmegaConf.to_container(cfg, resolve=True)
     container.pop("hydra", None)
+    return container
+
+
+def flatten_config(cfg: DictConfig) -> dict[str, str]:
+    """`{"model.units": "64", ...}` for every leaf of the resolved config (hydra's own keys
+    excluded), passwords in URLs masked."""
     flat: dict[str, str] = {}
 
     def walk(prefix: str, value: Any) -> None:
@@ -18,7 +29,13 @@ def flatten_config(cfg: DictConfig) -> dict[str, str]:
             for key, child in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), child)
         else:
-            flat[prefix] = "null" if value is None else str(value)
+            flat[prefix] = "null" if value is None else mask_secrets(str(value))
 
-    walk("", container)
+    walk("", _resolved(cfg))
     return flat
+
+
+def masked_config_yaml(cfg: DictConfig) -> str:
+    """The resolved config as YAML (hydra's own keys excluded), passwords in URLs masked: the
+    `config.yaml` artifact of a run."""
+    return OmegaConf.to_yaml(OmegaConf.create(mask_values(_resolved(cfg))))

@@ -1,14 +1,56 @@
-"""Where runs go: the tracking URI and the experiment."""
+"""Where runs go: the tracking URI and the experiment, opened safely and proven writable.
+
+`connect` is called by every process that logs runs, often several at once on a fresh store
+(three sweeps started together, parallel trials). MLflow creates its schema on first use and
+does not guard that against other processes: they race ("table ... already exists", leftover
+`_alembic_tmp_*` tables). So the first MLflow call on a database store runs under a lock
+shared by all processes (a file lock beside an SQLite file, an advisory lock in PostgreSQL),
+and a fresh SQLite store is built in a temporary file that is renamed into place, so a crash
+or a full disk mid-creation never leaves a half-made database behind.
+
+Any failure to open or write the store becomes one `StoreError` naming the store and the
+cause, before any training starts.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
+from filelock import FileLock, Timeout
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from omegaconf import DictConfig, OmegaConf
+
+from src.errors import StoreError
 
 PARENT_RUN_ENV = "SEQSWEEP_PARENT_RUN_ID"
 TRACKING_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "tracking" / "mlflow.yaml"
+
+# MLflow's HTTP defaults (7 retries, exponential backoff, 120 s timeout) take minutes to give
+# up on an unreachable server (252 s measured for one run). These give up in under 30 s even
+# for a server that drops packets (3 attempts x 7 s + 2 s of backoff + jitter), and still
+# ride out a server restart of a few seconds. Values already in the environment win.
+MLFLOW_HTTP_SETTINGS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "7",
+}
+# Longest wait for another process to finish creating the schema (a few seconds usually).
+SCHEMA_LOCK_TIMEOUT_S = 120
+# The PostgreSQL advisory lock id of the schema creation: any fixed 32-bit number works, as
+# long as every process uses the same one.
+_PG_SCHEMA_LOCK_ID = zlib.crc32(b"seqsweep: mlflow schema")
+WRITE_CHECK_TAG = "seqsweep.store_checked_at"
 
 
 def default_tracking_uri() -> str:
@@ -25,20 +67,162 @@ def absolute_uri(uri: str) -> str:
 
 
 def connect(tracking_cfg: DictConfig) -> str:
-    """Point MLflow at the configured store and return the experiment id (created if missing).
+    """Point MLflow at the configured store, prove it can be written, and return the
+    experiment id (created if missing).
 
     A relative SQLite path is taken from the working directory; its folder is created so a
-    fresh checkout needs no set-up.
+    fresh checkout needs no set-up. Raises `StoreError` (one line: store and cause) when the
+    store cannot be reached, created or written.
     """
     uri = absolute_uri(str(tracking_cfg.tracking_uri))
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    experiment = mlflow.get_experiment_by_name(tracking_cfg.experiment_name)
-    if experiment is not None:
-        return experiment.experiment_id
-    artifact_location = None
+    name = str(tracking_cfg.experiment_name)
+    start = time.monotonic()
+    try:
+        if uri.startswith(("http://", "https://")):
+            for variable, value in MLFLOW_HTTP_SETTINGS.items():
+                os.environ.setdefault(variable, value)
+        with _schema_lock(uri):
+            if uri.startswith("sqlite:///"):
+                _create_sqlite_store_atomically(Path(uri.removeprefix("sqlite:///")))
+            mlflow.set_tracking_uri(uri)
+            return _experiment_proven_writable(uri, name)
+    except StoreError:
+        raise
+    except Exception as error:
+        raise StoreError(uri, f"{describe_cause(error)} (after {time.monotonic() - start:.1f} s)") from error
+
+
+def _artifact_location(uri: str, experiment_name: str) -> str | None:
     if uri.startswith("sqlite:"):
         # Keep artifacts beside the database, not in ./mlartifacts of whatever folder runs first.
-        artifact_location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / tracking_cfg.experiment_name).as_uri()
-    return mlflow.create_experiment(tracking_cfg.experiment_name, artifact_location=artifact_location)
+        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / experiment_name).as_uri()
+    return None
+
+
+def _experiment_proven_writable(uri: str, name: str) -> str:
+    """The experiment's id, after a write to the store: creating the experiment, or tagging it."""
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return mlflow.create_experiment(name, artifact_location=_artifact_location(uri, name))
+        except MlflowException as error:
+            # A server store has no lock of ours: another process may have created it meanwhile.
+            if error.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+                raise
+            experiment = mlflow.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    _tag_experiment(experiment.experiment_id)
+    return experiment.experiment_id
+
+
+def _tag_experiment(experiment_id: str) -> None:
+    """The cheap write that proves an existing store writable."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        mlflow.MlflowClient().set_experiment_tag(experiment_id, WRITE_CHECK_TAG, now)
+    except MlflowException:
+        # MLflow's tag upsert is not atomic: processes starting together collide on the same
+        # row (UNIQUE constraint failed), which only shows that another one just wrote. Once
+        # more, now that its write is committed; a second failure is a real one.
+        mlflow.MlflowClient().set_experiment_tag(experiment_id, WRITE_CHECK_TAG, now)
+
+
+@contextlib.contextmanager
+def _schema_lock(uri: str) -> Iterator[None]:
+    """Held while MLflow may create its schema; other processes on the same store wait."""
+    if uri.startswith("sqlite:///"):
+        database = Path(uri.removeprefix("sqlite:///"))
+        database.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(database.with_name(database.name + ".lock"), timeout=SCHEMA_LOCK_TIMEOUT_S)
+        try:
+            with lock:
+                yield
+        except Timeout as error:
+            raise StoreError(uri, f"another process held {lock.lock_file} for {SCHEMA_LOCK_TIMEOUT_S} s") from error
+    elif uri.startswith("postgresql"):
+        with _postgres_advisory_lock(uri):
+            yield
+    else:
+        yield
+
+
+@contextlib.contextmanager
+def _postgres_advisory_lock(uri: str) -> Iterator[None]:
+    # SQLAlchemy is what MLflow itself talks to PostgreSQL with; NullPool so the lock's own
+    # connection is closed (and the lock released) at the end, whatever happens.
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    engine = sqlalchemy.create_engine(uri, poolclass=NullPool, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:id)"), {"id": _PG_SCHEMA_LOCK_ID})
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:id)"), {"id": _PG_SCHEMA_LOCK_ID})
+    finally:
+        engine.dispose()
+
+
+def _create_sqlite_store_atomically(database: Path) -> None:
+    """A missing (or empty) SQLite store is created complete or not at all.
+
+    MLflow builds its schema in some thirty migration steps; interrupted (full disk, killed
+    process), it leaves a database every later run fails on. Building it in a temporary file
+    and renaming that into place means the store either does not exist or is whole.
+    """
+    if database.exists() and database.stat().st_size > 0:
+        return
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    temporary = database.with_name(f".{database.name}.{os.getpid()}.creating")
+    try:
+        store = SqlAlchemyStore(f"sqlite:///{temporary}", (database.parent / "artifacts").as_uri())
+        store.engine.dispose()
+        os.replace(temporary, database)
+    finally:
+        for leftover in (temporary, temporary.with_name(temporary.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+# What a failed store call means, in the words a user acts on: the first row whose errno
+# (OSError), SQLite error code or message text matches wins. SQLite's own messages are
+# reliable; MLflow, SQLAlchemy, psycopg and requests wrap them, so the whole chain is searched.
+_CAUSES: list[tuple[str, set[int], set[int], tuple[str, ...]]] = [
+    ("the disk is full", {errno.ENOSPC, errno.EFBIG}, {sqlite3.SQLITE_FULL}, ("disk is full", "no space left")),
+    # SQLite's word for a write the OS refused (EFBIG past a file-size limit, EIO).
+    ("the disk refused a write (full or failing)", set(), set(), ("disk i/o error",)),
+    ("the folder or database is not writable", {errno.EROFS, errno.EACCES, errno.EPERM}, set(),
+     ("readonly database", "read-only", "permission denied")),
+    ("the database file is corrupt", set(), {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT},
+     ("file is not a database", "malformed")),
+    ("the server refused the credentials", set(), set(),
+     ("authentication failed", "error code 401", "error code 403", "unauthenticated", "unauthorized")),
+    ("the server is unreachable", set(), set(),
+     ("connection refused", "max retries exceeded", "failed to resolve", "timed out", "timeout expired",
+      "could not connect", "name or service not known", "connection to server")),
+]
+
+
+def describe_cause(error: BaseException) -> str:
+    """What went wrong, in words a user can act on, followed by the underlying error's first line."""
+    chain = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    text = " ".join(str(e) for e in chain).lower()
+    errnos = {getattr(e, "errno", None) for e in chain}
+    # Kept apart from errnos: SQLITE_FULL and EACCES are both 13.
+    sqlite_codes = {getattr(e, "sqlite_errorcode", None) for e in chain}
+    label = next(
+        (label for label, os_errors, sqlite_errors, words in _CAUSES
+         if os_errors & errnos or sqlite_errors & sqlite_codes or any(word in text for word in words)),
+        "it cannot be opened or written",
+    )
+    # The deepest error that says something is the most specific one.
+    root = next((e for e in reversed(chain) if str(e).strip()), chain[-1])
+    first_line = str(root).strip().splitlines()[0] if str(root).strip() else ""
+    return f"{label} ({type(root).__name__}: {first_line})" if first_line else f"{label} ({type(root).__name__})"
