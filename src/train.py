@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
 from hydra_plugins.seqsweep_plugins import JobContext, current_job, current_trial, mask_secrets
 from src.data.imdb_archive import DataSourceError
-from src.errors import ConfigError
+from src.errors import ConfigError, StoreError
 from src.tracking.pruning import PruningReporter
 from src.tracking.trial_run import TrialRun
 from src.training.trainer import train
@@ -100,7 +100,13 @@ def main(cfg: DictConfig) -> dict[str, float]:
         # One line and exit code 2, before any MLflow run exists.
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
-    return run_trial(cfg)
+    try:
+        return run_trial(cfg)
+    except StoreError as error:
+        if current_job() is not None:
+            raise  # the sweeper records it as a failure outside the trial and stops the sweep
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+# Real servers for the tests that need them (PostgreSQL, `mlflow server`), started by fixtures.
+pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.mlflow_server"]
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 # Screenshots the UI tests take, to look at (git-ignored).

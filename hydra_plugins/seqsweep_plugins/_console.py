@@ -25,10 +25,10 @@ class PointRefused(ValueError):
     """A sweep point Hydra cannot compose or the app's point check refused; the message says which."""
 
 
-def refuse(message: str) -> NoReturn:
-    """Print `error: message` as one line on stderr and exit with code 2, before any trial runs."""
+def refuse(message: str, code: int = 2) -> NoReturn:
+    """Print `error: message` as one line on stderr and exit (2: a setting; 1: a store), before any trial runs."""
     print(f"error: {mask_secrets(first_line(message))}", file=sys.stderr, flush=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 def say(message: str) -> None:

@@ -12,7 +12,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
-from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, refuse, say
+from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, first_line, refuse, say
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart
 from hydra_plugins.seqsweep_plugins._job import JobContext
@@ -53,6 +53,8 @@ class GridSweeperImpl(SweeperBase):
             sweep_data = tracker.on_sweep_start(start) or {}
         except (SweepConfigError, SweepRefused) as error:
             refuse(str(error))
+        except Exception as error:  # noqa: BLE001 - e.g. a store the tracker cannot write: one line, no trial started
+            refuse(f"{type(error).__name__}: {first_line(error)}" if not str(error) else first_line(error), code=1)
         source = GridSource(points, varying, sweep_data, self.objectives)
         if self.resume not in (None, "never"):
             finished, first_free = tracker.resume_state()

@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
-from src.tracking.params import flatten_config
+from src.tracking.params import flatten_config, masked_config_yaml
 from src.tracking.pruning import TrialPrunedAtEpoch
 from src.tracking.store import connect
 
@@ -70,7 +70,7 @@ class TrialRun:
         )
         self.run_id = run.info.run_id
         mlflow.log_params(flatten_config(self.cfg))
-        mlflow.log_text(mask_secrets(OmegaConf.to_yaml(self.cfg, resolve=True)), "config.yaml")
+        mlflow.log_text(masked_config_yaml(self.cfg), "config.yaml")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -1,4 +1,1 @@
-"""Fixtures of the fault tests: real PostgreSQL and MLflow servers (tests/fixtures/)."""
-
-from tests.fixtures.mlflow_server import mlflow_server  # noqa: F401
-from tests.fixtures.postgres import postgres_server, postgres_url  # noqa: F401
+"""The fault tests use the real servers of tests/fixtures/ (registered in tests/conftest.py)."""

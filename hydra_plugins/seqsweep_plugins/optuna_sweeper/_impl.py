@@ -29,7 +29,7 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
-from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, refuse, say
+from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, first_line, refuse, say
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart, SweepTracker
 from hydra_plugins.seqsweep_plugins._job import JobContext, TrialHandle
@@ -112,6 +112,8 @@ class OptunaSweeperImpl(SweeperBase):
             sweep_data = tracker.on_sweep_start(start) or {}
         except (SweepConfigError, SweepRefused) as error:
             refuse(str(error))
+        except Exception as error:  # noqa: BLE001 - e.g. a store the tracker cannot write: one line, no trial started
+            refuse(f"{type(error).__name__}: {first_line(error)}" if not str(error) else first_line(error), code=1)
         source = StudySource(self, study, storage, distributions, fixed, composer, sweep_data, executor_in_process=getattr(executor, "in_process", True))
         rules = LoopRules(
             objective=self.objectives[0], direction=self.directions[0], total=max(self.n_trials - counted_trials(study), 0),
