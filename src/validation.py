@@ -72,6 +72,20 @@ def _check_optimizer(cfg: DictConfig) -> None:
         raise ConfigError("optimizer.clipnorm", clipnorm, "null or a number > 0")
 
 
+def _check_primary_metric(cfg: DictConfig) -> None:
+    """A name `model.compile(metrics=[...])` accepts: Keras' own lookup decides, plus the
+    compile-only shorthand ``acc`` that Keras resolves per loss (binary or sparse categorical)."""
+    name = OmegaConf.select(cfg, "data.primary_metric")
+    if name == "acc":
+        return
+    try:
+        keras.metrics.get(name)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            "data.primary_metric", name, "acc or a Keras metric name (e.g. mse, mae, auc) that model.compile accepts"
+        ) from error
+
+
 def _check_model_takes_data(cfg: DictConfig) -> None:
     accepted = accepted_input_kinds(get_method(cfg.model._target_))
     provided = provided_input_kinds(get_method(cfg.data._target_))
@@ -82,7 +96,7 @@ def _check_model_takes_data(cfg: DictConfig) -> None:
         raise ConfigError(
             "model", cfg.model.name,
             f"data={cfg.data.name} gives {' or '.join(provided)} inputs, but model {cfg.model.name} only takes "
-            f"{' or '.join(accepted)}; use a recurrent model (simplernn, lstm, gru, bilstm)",
+            f"{' or '.join(accepted)}; choose a model whose builder takes {' or '.join(provided)} (see conf/model/)",
         )
 
 
@@ -90,7 +104,9 @@ def _check_early_stopping(cfg: DictConfig) -> None:
     settings = OmegaConf.select(cfg, "trainer.early_stopping")
     if not settings or not settings.get("enabled"):
         return
-    _check_choice("trainer.early_stopping.monitor", settings.monitor, _MONITORABLE)
+    primary = OmegaConf.select(cfg, "data.primary_metric", default="acc")
+    monitorable = [*_MONITORABLE, *(name for name in (primary, f"val_{primary}") if name not in _MONITORABLE)]
+    _check_choice("trainer.early_stopping.monitor", settings.monitor, monitorable)
     patience = settings.patience
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
         raise ConfigError("trainer.early_stopping.patience", patience, "a whole number >= 0")
@@ -111,6 +127,7 @@ def validate_config(cfg: DictConfig) -> None:
         if OmegaConf.select(cfg, key, default="<absent>") != "<absent>":
             _check_choice(key, OmegaConf.select(cfg, key), allowed)
     _check_optimizer(cfg)
+    _check_primary_metric(cfg)
     _check_early_stopping(cfg)
     check_model = model_config_check(get_method(cfg.model._target_))
     if check_model is not None:

@@ -238,6 +238,7 @@ def load_imdb(
     seed: int,
     validation_split: float,
     inputs: InputRequest | None = None,
+    primary_metric: str = "acc",
 ) -> TaskData:
     """Build one trial's IMDB data.
 
@@ -278,6 +279,7 @@ def load_imdb(
             "data_cache_hit": all(part.from_disk_cache for part in parts),
             "source": str(path),
         },
+        primary_metric=primary_metric,
     )
 
 

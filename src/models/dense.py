@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from src.data.task import InputSpec, accepts_inputs
-from src.models.inputs import sequence_input, sigmoid_output
+from src.models.inputs import output_layer, task_input
 
 
 def _dense_stack(x: keras.KerasTensor, hidden_units: list[int], activation: str) -> keras.KerasTensor:
@@ -22,9 +22,9 @@ def build_mlp(
 
     Word ids carry no order or magnitude meaning, so this is a deliberately weak baseline.
     """
-    inputs = sequence_input(spec)
+    inputs = task_input(spec)
     x = keras.ops.cast(inputs, "float32")
-    outputs = sigmoid_output()(_dense_stack(x, list(hidden_units), activation))
+    outputs = output_layer(spec)(_dense_stack(x, list(hidden_units), activation))
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -37,7 +37,7 @@ def build_dense_bow(
     The multi-hot encoding is a layer, so the model takes the same token ids as the RNNs
     and sees the same `data.maxlen` tokens.
     """
-    inputs = sequence_input(spec)
+    inputs = task_input(spec)
     x = keras.layers.CategoryEncoding(num_tokens=spec.vocab_size, output_mode="multi_hot", name="multi_hot")(inputs)
-    outputs = sigmoid_output()(_dense_stack(x, list(hidden_units), activation))
+    outputs = output_layer(spec)(_dense_stack(x, list(hidden_units), activation))
     return keras.Model(inputs, outputs, name=name)

@@ -7,7 +7,7 @@ from typing import Callable
 import keras
 
 from src.data.task import InputSpec, accepts_inputs
-from src.models.inputs import sequence_input, sigmoid_output
+from src.models.inputs import output_layer, task_input
 
 
 @accepts_inputs("token_ids", "features")
@@ -31,7 +31,7 @@ def build_rnn(
     `rnn_layer` is the Keras layer class (SimpleRNN, LSTM, GRU) given by the model config;
     `recurrent_activation` applies to gated layers only and is ignored when None.
     """
-    inputs = sequence_input(spec)
+    inputs = task_input(spec)
     x = inputs
     if spec.kind == "token_ids":
         x = keras.layers.Embedding(spec.vocab_size, embedding_dim, name="embedding")(x)
@@ -48,5 +48,5 @@ def build_rnn(
             **gate_kwargs,
         )
         x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
-    outputs = sigmoid_output()(x)
+    outputs = output_layer(spec)(x)
     return keras.Model(inputs, outputs, name=name)
