@@ -22,6 +22,7 @@ from src.data.task import (
     wanted_inputs,
 )
 from src.errors import ConfigError, show
+from src.models.initializers import UnscalableInitializer, scaled_initializer
 
 
 ACTIVATIONS = sorted(
@@ -70,6 +71,28 @@ def _check_optimizer(cfg: DictConfig) -> None:
     clipnorm = OmegaConf.select(cfg, "optimizer.clipnorm")
     if clipnorm is not None and clipnorm <= 0:
         raise ConfigError("optimizer.clipnorm", clipnorm, "null or a number > 0")
+
+
+def _check_initializers(cfg: DictConfig) -> None:
+    """`model.kernel_initializer` / `model.recurrent_initializer` must be Keras initializer
+    names and `model.init_scale` null or > 0, on an initializer that has a scale."""
+    scale = OmegaConf.select(cfg, "model.init_scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0):
+        raise ConfigError("model.init_scale", scale, "null (the initializer's default) or a number > 0")
+    for key in ("model.kernel_initializer", "model.recurrent_initializer"):
+        name = OmegaConf.select(cfg, key, default="<absent>")
+        if name == "<absent>":
+            continue
+        try:
+            scaled_initializer(name, scale)
+        except UnscalableInitializer as error:
+            raise ConfigError(
+                "model.init_scale", scale, f"null with {key}={name}, which has no scale (stddev, gain or variance scale)"
+            ) from error
+        except (ValueError, TypeError) as error:
+            raise ConfigError(
+                key, name, "a Keras initializer name, e.g. glorot_uniform, glorot_normal, he_normal, random_normal, orthogonal"
+            ) from error
 
 
 def _check_primary_metric(cfg: DictConfig) -> None:
@@ -127,6 +150,7 @@ def validate_config(cfg: DictConfig) -> None:
         if OmegaConf.select(cfg, key, default="<absent>") != "<absent>":
             _check_choice(key, OmegaConf.select(cfg, key), allowed)
     _check_optimizer(cfg)
+    _check_initializers(cfg)
     _check_primary_metric(cfg)
     _check_early_stopping(cfg)
     check_model = model_config_check(get_method(cfg.model._target_))
