@@ -33,7 +33,7 @@ ACTIVATIONS = sorted(
 
 _POSITIVE_INTS = [
     "model.units", "model.embedding_dim", "model.num_layers", "trainer.epochs", "trainer.batch_size",
-    "trainer.eval_batch_size", "data.maxlen", "data.num_words", "data.bits", "data.n_train", "data.n_test",
+    "trainer.eval_batch_size", "model.kernel_size", "data.maxlen", "data.num_words", "data.bits", "data.n_train", "data.n_test",
 ]
 _FRACTIONS = ["model.dropout", "model.recurrent_dropout", "trainer.validation_split"]
 # exact_match is logged by data=binary_addition only.

@@ -77,3 +77,82 @@ def test_regression_test_mse_grows_with_noise(run_cli, store_runs):
     assert set(trials["params.data.primary_metric"]) == {"mse"}
     history = mlflow.MlflowClient().get_metric_history(trials.iloc[0]["run_id"], "val_mse")
     assert len(history) == 5
+
+
+def test_iris_learns_the_species_with_a_softmax_head():
+    result = train(config("data=iris", "model.hidden_units=[8]", "optimizer.learning_rate=0.05", "trainer.epochs=30",
+                          "trainer.batch_size=16"), verbose=0)
+    assert result.model.get_layer("output").units == 3
+    assert result.metrics["n_test"] == 30 and result.metrics["n_train"] + result.metrics["n_val"] == 120
+    assert result.metrics["test_acc"] > 0.8, "iris is nearly linearly separable"
+
+
+@pytest.mark.slow
+def test_iris_preset_compares_relu_and_sigmoid(run_cli, store_runs):
+    run_cli("+sweeps=iris_activation", "model.hidden_units=[4]", "trainer.seed=1", "trainer.epochs=20", source=None)
+    runs = store_runs("iris")
+    trials = runs[runs["tags.mlflow.parentRunId"].notna()]
+    assert sorted(trials["params.model.activation"]) == ["relu", "sigmoid"]
+    assert set(trials["status"]) == {"FINISHED"} and trials["metrics.test_acc"].between(0, 1).all()
+
+
+# Images: TFDS cannot download here, so tfds.testing.mock_data stands in for MNIST and
+# CIFAR-10 (random pixels and labels of the real shapes and class counts), in-process.
+@pytest.fixture()
+def mock_tfds():
+    import tensorflow_datasets as tfds
+
+    from src.data.images import image_arrays
+
+    image_arrays.cache_clear()
+    with tfds.testing.mock_data(num_examples=120):
+        yield
+    image_arrays.cache_clear()
+
+
+def run_in_process(monkeypatch, tmp_path, *args: str) -> None:
+    """`python -m src.train ARGS` inside this process (runpy does what `-m` does), so the
+    TFDS mock applies to it."""
+    import runpy
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(sys, "argv", ["src.train", *args])
+    runpy.run_module("src.train", run_name="__main__", alter_sys=False)
+
+
+@pytest.mark.parametrize(("data", "shape"), [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))])
+def test_image_task_trains_the_cnn_on_mock_data(mock_tfds, data, shape):
+    cfg = config(f"data={data}", "trainer.epochs=1", "model.filters=[4]", "model.hidden_units=[8]")
+    validate_config(cfg)
+    result = train(cfg, verbose=0)
+    assert cfg.model.name == "cnn"
+    assert result.data.spec.image_shape == shape and result.model.get_layer("output").units == 10
+    assert result.metrics["n_train"] + result.metrics["n_val"] == 120 and result.metrics["n_test"] == 120
+    assert 0 <= result.metrics["test_acc"] <= 1
+
+
+def test_image_sizes_are_checked_against_the_dataset(mock_tfds):
+    with pytest.raises(ConfigError) as refused:
+        validate_config(config("data=mnist", "data.n_train=500"))
+    assert str(refused.value).startswith("data.n_train=500") and "at most 120" in str(refused.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("preset", "experiment", "overrides", "varied"),
+    [
+        ("mnist_dense", "mnist", ["model.hidden_units=[16],[16,16,16]", "optimizer.learning_rate=1e-3"], "model.hidden_units"),
+        ("mnist_cnn", "mnist", ["data.n_train=60,null", "model.filters=[4]"], "data.n_train"),
+        ("cifar10_cnn", "cifar10", ["model.filters=[4],[4,8]", "model.dropout=0.25"], "model.filters"),
+    ],
+)
+def test_image_presets_run_end_to_end_on_mock_data(mock_tfds, monkeypatch, tmp_path, store_runs, preset, experiment,
+                                                   overrides, varied):
+    run_in_process(monkeypatch, tmp_path, f"+sweeps={preset}", "trainer.epochs=1", *overrides)
+    runs = store_runs(experiment)
+    trials = runs[runs["tags.mlflow.parentRunId"].notna()]
+    assert len(trials) == 2 and set(trials["status"]) == {"FINISHED"}
+    assert trials[f"params.{varied}"].nunique() == 2
+    assert trials["metrics.test_acc"].between(0, 1).all() and (trials["params.data.primary_metric"] == "acc").all()
