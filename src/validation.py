@@ -41,6 +41,7 @@ _MONITORABLE = ["loss", "acc", "val_loss", "val_acc", "exact_match", "val_exact_
 _CHOICES = {
     "model.activation": ACTIVATIONS,
     "model.recurrent_activation": [None, *ACTIVATIONS],
+    "model.output_activation": [None, *ACTIVATIONS],
     "data.truncating": ["pre", "post"],
     "data.padding": ["pre", "post"],
 }

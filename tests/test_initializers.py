@@ -89,3 +89,24 @@ def test_preset_grid_is_the_numpy_study():
     }
     assert cfg.model.recurrent_initializer == cfg.model.kernel_initializer, "one initializer for every weight"
     assert cfg.optimizer._target_ == "keras.optimizers.SGD"
+
+
+def test_output_activation_replaces_the_task_head_when_given():
+    default = instantiate(config("data=binary_addition").model, spec=BITS)
+    assert default.get_layer("output").activation.__name__ == "sigmoid"
+    relu = instantiate(config("data=binary_addition", "model.output_activation=relu").model, spec=BITS)
+    assert relu.get_layer("output").activation.__name__ == "relu"
+
+
+@pytest.mark.slow
+def test_relu_at_a_large_scale_fails_with_the_epoch_of_divergence(run_cli, store_runs):
+    done = run_cli(
+        "+sweeps=binary_addition_init", "trainer.epochs=2", "model.units=16", "model.kernel_initializer=random_normal",
+        "model.init_scale=0.1,5", "optimizer.learning_rate=0.1", "model.activation=relu", source=None,
+    )
+    runs = store_runs("binary_addition")
+    trials = runs[runs["tags.mlflow.parentRunId"].notna()].set_index("params.model.init_scale")
+    assert trials.loc["0.1", "status"] == "FINISHED"
+    assert trials.loc["5", "status"] == "FAILED"
+    assert "loss became nan at epoch 1" in trials.loc["5", "tags.error"]
+    assert "loss became nan at epoch 1" in done.stdout

@@ -19,13 +19,20 @@ def task_input(spec: InputSpec) -> keras.KerasTensor:
     return keras.Input(shape=(spec.sequence_length, spec.n_features), dtype="float32", name="features")
 
 
-def output_layer(spec: InputSpec, kernel_initializer: keras.initializers.Initializer | str = "glorot_uniform") -> keras.layers.Layer:
+def output_layer(
+    spec: InputSpec,
+    kernel_initializer: keras.initializers.Initializer | str = "glorot_uniform",
+    activation: str | None = None,
+) -> keras.layers.Layer:
     """The head the task's targets need: one sigmoid unit (binary), a softmax over
-    `n_classes` (integer class labels) or one linear unit (regression). On a sequence
-    with per-step targets Dense applies to every step."""
-    units, activation = {
+    `n_classes` (integer class labels) or one linear unit (regression); `activation`
+    replaces the head's own (a study of one activation everywhere). On a sequence with
+    per-step targets Dense applies to every step."""
+    units, head_activation = {
         "binary": (1, "sigmoid"),
         "classes": (spec.n_classes, "softmax"),
         "real": (1, None),
     }[spec.target]
-    return keras.layers.Dense(units, activation=activation, kernel_initializer=kernel_initializer, name="output")
+    return keras.layers.Dense(
+        units, activation=activation or head_activation, kernel_initializer=kernel_initializer, name="output"
+    )

@@ -29,6 +29,7 @@ def build_rnn(
     kernel_initializer: str = "glorot_uniform",
     recurrent_initializer: str = "orthogonal",
     init_scale: float | None = None,
+    output_activation: str | None = None,
 ) -> keras.Model:
     """Embedding(embedding_dim) (for token ids) -> `num_layers` x rnn_layer(units) -> Dense(1, sigmoid).
 
@@ -36,6 +37,8 @@ def build_rnn(
     `recurrent_activation` applies to gated layers only and is ignored when None.
     `kernel_initializer` (input and output weights) and `recurrent_initializer` are Keras
     initializer names; `init_scale` sets the scale of both (see `scaled_initializer`).
+    `output_activation` replaces the task's output activation (sigmoid for binary targets)
+    when given: the numpy study applies its one activation to the output as well.
     """
     inputs = task_input(spec)
     x = inputs
@@ -56,5 +59,5 @@ def build_rnn(
             **gate_kwargs,
         )
         x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
-    outputs = output_layer(spec, scaled_initializer(kernel_initializer, init_scale))(x)
+    outputs = output_layer(spec, scaled_initializer(kernel_initializer, init_scale), output_activation)(x)
     return keras.Model(inputs, outputs, name=name)
