@@ -16,7 +16,6 @@ from src.data.imdb_tfds import TfdsReviews
 from src.training.trainer import train
 from src.validation import validate_config
 
-
 CONF = Path(__file__).resolve().parents[1] / "conf"
 N_MOCK = 200  # mock reviews per split
 
@@ -32,10 +31,11 @@ def mock_imdb():
 
 
 def load(cache_dir, **overrides):
-    settings = dict(
-        name="imdb", loss="binary_crossentropy", source="tfds", cache_dir=str(cache_dir), num_words=500, maxlen=20,
-        truncating="pre", padding="pre", n_train=100, n_test=50, seed=3, validation_split=0.2,
-    )
+    settings = {
+        "name": "imdb", "loss": "binary_crossentropy", "source": "tfds", "cache_dir": str(cache_dir), "num_words": 500,
+        "maxlen": 20, "truncating": "pre", "padding": "pre", "n_train": 100, "n_test": 50, "seed": 3,
+        "validation_split": 0.2,
+    }
     return load_imdb(**{**settings, **overrides})
 
 

@@ -35,7 +35,7 @@ def check_image_sizes(cfg) -> None:
             raise ConfigError(key, requested, f"at most {available} (the {split[2:]} images of {cfg.data.tfds_name}), or null for all")
     rarest = np.bincount(arrays["y_train"], minlength=n_classes).min()
     per_class = cfg.data.n_train // n_classes if cfg.data.n_train else rarest
-    n_val = int(round(per_class * cfg.trainer.validation_split))
+    n_val = round(per_class * cfg.trainer.validation_split)
     if per_class - n_val < 1 or (cfg.trainer.validation_split > 0 and n_val < 1):
         raise ConfigError(
             "data.n_train", cfg.data.n_train,

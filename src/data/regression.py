@@ -7,7 +7,7 @@ targets alike: the best possible test MSE is about `noise`**2, and the test MSE 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,7 +27,7 @@ def check_regression_settings(cfg) -> None:
     noise = cfg.data.noise
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
         raise ConfigError("data.noise", noise, "a number >= 0 (the std of the Gaussian noise on the targets)")
-    n_val = int(round(cfg.data.n_train * cfg.trainer.validation_split))
+    n_val = round(cfg.data.n_train * cfg.trainer.validation_split)
     if cfg.data.n_train - n_val < 1 or (cfg.trainer.validation_split > 0 and n_val < 1):
         raise ConfigError(
             "data.n_train", cfg.data.n_train,
@@ -63,7 +63,7 @@ def load_regression(
 
     x_train, y_train = sample(n_train)
     x_test, y_test = sample(n_test)
-    n_val = int(round(n_train * validation_split))
+    n_val = round(n_train * validation_split)
     return TaskData(
         name=name,
         spec=InputSpec(kind="tabular", n_features=1, target="real"),
