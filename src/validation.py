@@ -27,6 +27,7 @@ from src.data.task import (
     wanted_inputs,
 )
 from src.errors import ConfigError, show
+from src.models.initializers import UnscalableInitializer, scaled_initializer
 
 log = logging.getLogger(__name__)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -39,7 +40,7 @@ ACTIVATIONS = sorted(
 
 _POSITIVE_INTS = [
     "model.units", "model.embedding_dim", "model.num_layers", "trainer.epochs", "trainer.batch_size",
-    "trainer.eval_batch_size", "data.maxlen", "data.num_words", "data.bits", "data.n_train", "data.n_test",
+    "trainer.eval_batch_size", "model.kernel_size", "data.maxlen", "data.num_words", "data.bits", "data.n_train", "data.n_test",
 ]
 _FRACTIONS = ["model.dropout", "model.recurrent_dropout", "trainer.validation_split"]
 # exact_match is logged by data=binary_addition only.
@@ -47,6 +48,7 @@ _MONITORABLE = ["loss", "acc", "val_loss", "val_acc", "exact_match", "val_exact_
 _CHOICES = {
     "model.activation": ACTIVATIONS,
     "model.recurrent_activation": [None, *ACTIVATIONS],
+    "model.output_activation": [None, *ACTIVATIONS],
     "data.truncating": ["pre", "post"],
     "data.padding": ["pre", "post"],
 }
@@ -79,6 +81,42 @@ def _check_optimizer(cfg: DictConfig) -> None:
         raise ConfigError("optimizer.clipnorm", clipnorm, "null or a number > 0")
 
 
+def _check_initializers(cfg: DictConfig) -> None:
+    """`model.kernel_initializer` / `model.recurrent_initializer` must be Keras initializer
+    names and `model.init_scale` null or > 0, on an initializer that has a scale."""
+    scale = OmegaConf.select(cfg, "model.init_scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0):
+        raise ConfigError("model.init_scale", scale, "null (the initializer's default) or a number > 0")
+    for key in ("model.kernel_initializer", "model.recurrent_initializer"):
+        name = OmegaConf.select(cfg, key, default="<absent>")
+        if name == "<absent>":
+            continue
+        try:
+            scaled_initializer(name, scale)
+        except UnscalableInitializer as error:
+            raise ConfigError(
+                "model.init_scale", scale, f"null with {key}={name}, which has no scale (stddev, gain or variance scale)"
+            ) from error
+        except (ValueError, TypeError) as error:
+            raise ConfigError(
+                key, name, "a Keras initializer name, e.g. glorot_uniform, glorot_normal, he_normal, random_normal, orthogonal"
+            ) from error
+
+
+def _check_primary_metric(cfg: DictConfig) -> None:
+    """A name `model.compile(metrics=[...])` accepts: Keras' own lookup decides, plus the
+    compile-only shorthand ``acc`` that Keras resolves per loss (binary or sparse categorical)."""
+    name = OmegaConf.select(cfg, "data.primary_metric")
+    if name == "acc":
+        return
+    try:
+        keras.metrics.get(name)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            "data.primary_metric", name, "acc or a Keras metric name (e.g. mse, mae, auc) that model.compile accepts"
+        ) from error
+
+
 def _check_model_takes_data(cfg: DictConfig) -> None:
     accepted = accepted_input_kinds(get_method(cfg.model._target_))
     provided = provided_input_kinds(get_method(cfg.data._target_))
@@ -89,7 +127,7 @@ def _check_model_takes_data(cfg: DictConfig) -> None:
         raise ConfigError(
             "model", cfg.model.name,
             f"data={cfg.data.name} gives {' or '.join(provided)} inputs, but model {cfg.model.name} only takes "
-            f"{' or '.join(accepted)}; use a recurrent model (simplernn, lstm, gru, bilstm)",
+            f"{' or '.join(accepted)}; choose a model whose builder takes {' or '.join(provided)} (see conf/model/)",
         )
 
 
@@ -97,7 +135,9 @@ def _check_early_stopping(cfg: DictConfig) -> None:
     settings = OmegaConf.select(cfg, "trainer.early_stopping")
     if not settings or not settings.get("enabled"):
         return
-    _check_choice("trainer.early_stopping.monitor", settings.monitor, _MONITORABLE)
+    primary = OmegaConf.select(cfg, "data.primary_metric", default="acc")
+    monitorable = [*_MONITORABLE, *(name for name in (primary, f"val_{primary}") if name not in _MONITORABLE)]
+    _check_choice("trainer.early_stopping.monitor", settings.monitor, monitorable)
     patience = settings.patience
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
         raise ConfigError("trainer.early_stopping.patience", patience, "a whole number >= 0")
@@ -247,6 +287,8 @@ def validate_config(cfg: DictConfig, objectives: Sequence[str] = ()) -> None:
     _check_num_words(cfg)
     _check_validation_split(cfg, objectives)
     _check_optimizer(cfg)
+    _check_initializers(cfg)
+    _check_primary_metric(cfg)
     _check_early_stopping(cfg)
     check_model = model_config_check(get_method(cfg.model._target_))
     if check_model is not None:

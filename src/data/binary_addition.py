@@ -54,6 +54,7 @@ def load_binary_addition(
     seed: int,
     validation_split: float,
     inputs: InputRequest | None = None,
+    primary_metric: str = "acc",
 ) -> TaskData:
     """Seeded train / validation / test sets of the binary-addition task (bit features only)."""
     if inputs is not None and inputs.kind != "features":
@@ -73,4 +74,5 @@ def load_binary_addition(
         x_test=x_test,
         y_test=y_test,
         metrics=["acc", exact_match],
+        primary_metric=primary_metric,
     )

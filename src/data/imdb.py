@@ -12,6 +12,7 @@ import numpy as np
 
 from src.data.disk_cache import cache_path, load_or_compute
 from src.data.imdb_archive import read_reviews, resolve_source, source_fingerprint
+from src.data.imdb_tfds import TFDS_SOURCE, TfdsReviews
 from src.data.sentence_encoders import SENTENCE_ENCODERS
 from src.data.subsets import balanced_subset, stratified_split
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs, wanted_inputs
@@ -21,6 +22,23 @@ from src.data.tokenize import fit_vocabulary, to_padded_ids
 TOKEN_CACHE_VERSION = 1
 REVIEW_CACHE_VERSION = 1
 EMBEDDING_CACHE_VERSION = 1
+
+# An archive or extracted folder, or TFDS' imdb_reviews (`data.source=tfds`).
+ReviewSource = Path | TfdsReviews
+
+
+def open_source(source: str | None, cache_dir: str) -> ReviewSource:
+    """`data.source`: ``tfds`` reads through TensorFlow Datasets; anything else is an
+    archive or folder path (null downloads the official archive)."""
+    return TfdsReviews() if source == TFDS_SOURCE else resolve_source(source, cache_dir)
+
+
+def _fingerprint(source: ReviewSource) -> str:
+    return source.fingerprint() if isinstance(source, TfdsReviews) else source_fingerprint(source)
+
+
+def _read(source: ReviewSource):
+    return source.read() if isinstance(source, TfdsReviews) else read_reviews(source)
 
 
 @dataclass
@@ -42,7 +60,7 @@ class PreparedArrays:
 
 @lru_cache(maxsize=8)
 def token_arrays(
-    source: Path, fingerprint: str, cache_dir: str, num_words: int, maxlen: int, truncating: str, padding: str
+    source: ReviewSource, fingerprint: str, cache_dir: str, num_words: int, maxlen: int, truncating: str, padding: str
 ) -> PreparedArrays:
     """Token ids and labels of both splits, from memory, the disk cache, or the source.
 
@@ -77,7 +95,7 @@ def token_arrays(
 
 
 @lru_cache(maxsize=2)
-def review_texts(source: Path, fingerprint: str, cache_dir: str) -> PreparedArrays:
+def review_texts(source: ReviewSource, fingerprint: str, cache_dir: str) -> PreparedArrays:
     """The raw reviews of both splits (object arrays of str) and their labels.
 
     On disk the texts are one UTF-8 byte string per split plus offsets: NumPy's own
@@ -87,7 +105,7 @@ def review_texts(source: Path, fingerprint: str, cache_dir: str) -> PreparedArra
     start = time.perf_counter()
 
     def compute() -> dict[str, np.ndarray]:
-        reviews = read_reviews(source)
+        reviews = _read(source)
         return {
             **_packed_texts("train", reviews.train_texts), "y_train": reviews.train_labels,
             **_packed_texts("test", reviews.test_texts), "y_test": reviews.test_labels,
@@ -119,7 +137,7 @@ def _unpacked_texts(stored: dict[str, np.ndarray], split: str) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def sentence_embeddings(source: Path, fingerprint: str, cache_dir: str, encoder: str) -> PreparedArrays:
+def sentence_embeddings(source: ReviewSource, fingerprint: str, cache_dir: str, encoder: str) -> PreparedArrays:
     """Every review of both splits encoded by `encoder` (see `SENTENCE_ENCODERS`), and the labels.
 
     The whole archive is encoded once, whatever a trial's `n_train`, so every later trial
@@ -150,14 +168,14 @@ def sentence_embeddings(source: Path, fingerprint: str, cache_dir: str, encoder:
 
 
 def _prepared_parts(
-    request: InputRequest, source: Path, cache_dir: str, num_words: int, maxlen: int, truncating: str, padding: str
+    request: InputRequest, source: ReviewSource, cache_dir: str, num_words: int, maxlen: int, truncating: str, padding: str
 ) -> list[PreparedArrays]:
     """The shared preparations behind one input form; the last one holds the inputs.
 
     Text and embeddings both start from the parsed reviews, so those are listed (and
     charged to a trial) as a part of their own.
     """
-    fingerprint = source_fingerprint(source)
+    fingerprint = _fingerprint(source)
     if request.kind == "token_ids":
         return [token_arrays(source, fingerprint, cache_dir, num_words, maxlen, truncating, padding)]
     reviews = review_texts(source, fingerprint, cache_dir)
@@ -184,7 +202,7 @@ def _prepared(cfg) -> dict[str, np.ndarray]:
     request = _request(wanted_inputs(cfg.model))
     if request.kind == "sentence_embeddings":
         request = InputRequest("text")
-    path = resolve_source(cfg.data.source, cfg.data.cache_dir)
+    path = open_source(cfg.data.source, cfg.data.cache_dir)
     return _prepared_parts(
         request, path, str(cfg.data.cache_dir), cfg.data.num_words, cfg.data.maxlen, cfg.data.truncating, cfg.data.padding,
     )[-1].arrays
@@ -238,6 +256,7 @@ def load_imdb(
     seed: int,
     validation_split: float,
     inputs: InputRequest | None = None,
+    primary_metric: str = "acc",
 ) -> TaskData:
     """Build one trial's IMDB data.
 
@@ -250,7 +269,7 @@ def load_imdb(
     """
     start = time.perf_counter()
     request = _request(inputs)
-    path = resolve_source(source, cache_dir)
+    path = open_source(source, cache_dir)
     lookup_start = time.perf_counter()
     parts = _prepared_parts(request, path, str(cache_dir), num_words, maxlen, truncating, padding)
     lookup_seconds = time.perf_counter() - lookup_start
@@ -278,6 +297,7 @@ def load_imdb(
             "data_cache_hit": all(part.from_disk_cache for part in parts),
             "source": str(path),
         },
+        primary_metric=primary_metric,
     )
 
 

@@ -8,7 +8,8 @@ from typing import Any, Callable, Literal
 import numpy as np
 from hydra.utils import get_method
 
-InputKind = Literal["token_ids", "features", "text", "sentence_embeddings"]
+InputKind = Literal["token_ids", "features", "text", "sentence_embeddings", "tabular", "images"]
+TargetKind = Literal["binary", "classes", "real"]
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,14 @@ class InputSpec:
         ``features``: float sequences of shape ``(sequence_length, n_features)``;
         ``text``: one raw string per example, for models that embed text themselves;
         ``sentence_embeddings``: one ``n_features``-long vector per example, computed by
-        the text encoder named ``encoder``.
+        the text encoder named ``encoder``;
+        ``tabular``: one ``n_features``-long float vector per example;
+        ``images``: one ``image_shape`` (height, width, channels) array per example.
     per_step_targets: one target per time step (sequence labelling) instead of one per
         sequence.
+    target: what the model predicts, and so its output layer: ``binary`` one probability
+        (sigmoid), ``classes`` one of ``n_classes`` (softmax over integer labels), ``real``
+        one unbounded number (regression).
     """
 
     kind: InputKind
@@ -31,6 +37,9 @@ class InputSpec:
     n_features: int | None = None
     per_step_targets: bool = False
     encoder: str | None = None
+    image_shape: tuple[int, int, int] | None = None
+    target: TargetKind = "binary"
+    n_classes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,12 @@ class InputRequest:
 
 @dataclass
 class TaskData:
-    """Train / validation / test arrays of one trial plus how to train on them."""
+    """Train / validation / test arrays of one trial plus how to train on them.
+
+    `primary_metric` (the data config's key of that name) is the metric that names the
+    task's result: it is always among `metrics` (added when the loader does not list it), so Keras logs it as
+    ``<primary_metric>``, ``val_<primary_metric>`` and the trainer as ``test_<primary_metric>``.
+    """
 
     name: str
     spec: InputSpec
@@ -59,6 +73,13 @@ class TaskData:
     y_test: np.ndarray
     metrics: list[Any] = field(default_factory=lambda: ["acc"])
     info: dict[str, Any] = field(default_factory=dict)
+    primary_metric: str = "acc"
+
+    def __post_init__(self) -> None:
+        # One place makes sure the named metric is computed, whatever else the loader lists.
+        names = [metric if isinstance(metric, str) else getattr(metric, "__name__", None) for metric in self.metrics]
+        if self.primary_metric not in names:
+            self.metrics = [self.primary_metric, *self.metrics]
 
     @property
     def sizes(self) -> dict[str, int]:

@@ -5,39 +5,63 @@ from __future__ import annotations
 import keras
 
 from src.data.task import InputSpec, accepts_inputs
-from src.models.inputs import sequence_input, sigmoid_output
+from src.models.initializers import scaled_initializer
+from src.models.inputs import output_layer, task_input
 
 
-def _dense_stack(x: keras.KerasTensor, hidden_units: list[int], activation: str) -> keras.KerasTensor:
+def dense_head(
+    x: keras.KerasTensor,
+    spec: InputSpec,
+    hidden_units: list[int],
+    activation: str,
+    kernel_initializer: str = "glorot_uniform",
+    init_scale: float | None = None,
+) -> keras.KerasTensor:
+    """`Dense(units, activation)` per entry of `hidden_units`, then the task's output layer,
+    every kernel drawn from `kernel_initializer` at `init_scale` (see `scaled_initializer`)."""
     for units in hidden_units:
-        x = keras.layers.Dense(units, activation=activation)(x)
-    return x
+        x = keras.layers.Dense(
+            units, activation=activation, kernel_initializer=scaled_initializer(kernel_initializer, init_scale)
+        )(x)
+    return output_layer(spec, scaled_initializer(kernel_initializer, init_scale))(x)
 
 
 @accepts_inputs("token_ids")
 def build_mlp(
-    *, spec: InputSpec, name: str, hidden_units: list[int] = (128, 64), activation: str = "sigmoid"
+    *,
+    spec: InputSpec,
+    name: str,
+    hidden_units: list[int] = (128, 64),
+    activation: str = "sigmoid",
+    kernel_initializer: str = "glorot_uniform",
+    init_scale: float | None = None,
 ) -> keras.Model:
     """The course's 3-layer network on padded word ids read as numbers.
 
     Word ids carry no order or magnitude meaning, so this is a deliberately weak baseline.
     """
-    inputs = sequence_input(spec)
+    inputs = task_input(spec)
     x = keras.ops.cast(inputs, "float32")
-    outputs = sigmoid_output()(_dense_stack(x, list(hidden_units), activation))
+    outputs = dense_head(x, spec, list(hidden_units), activation, kernel_initializer, init_scale)
     return keras.Model(inputs, outputs, name=name)
 
 
 @accepts_inputs("token_ids")
 def build_dense_bow(
-    *, spec: InputSpec, name: str, hidden_units: list[int] = (16, 16), activation: str = "relu"
+    *,
+    spec: InputSpec,
+    name: str,
+    hidden_units: list[int] = (16, 16),
+    activation: str = "relu",
+    kernel_initializer: str = "glorot_uniform",
+    init_scale: float | None = None,
 ) -> keras.Model:
     """Multi-hot vector of the words in the (padded) review -> Dense stack -> Dense(1, sigmoid).
 
     The multi-hot encoding is a layer, so the model takes the same token ids as the RNNs
     and sees the same `data.maxlen` tokens.
     """
-    inputs = sequence_input(spec)
+    inputs = task_input(spec)
     x = keras.layers.CategoryEncoding(num_tokens=spec.vocab_size, output_mode="multi_hot", name="multi_hot")(inputs)
-    outputs = sigmoid_output()(_dense_stack(x, list(hidden_units), activation))
+    outputs = dense_head(x, spec, list(hidden_units), activation, kernel_initializer, init_scale)
     return keras.Model(inputs, outputs, name=name)

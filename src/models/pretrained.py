@@ -24,7 +24,7 @@ from omegaconf import ListConfig
 
 from src.data.task import InputRequest, InputSpec, accepts_inputs
 from src.errors import ConfigError
-from src.models.inputs import sigmoid_output
+from src.models.inputs import output_layer
 
 DEFAULT_HANDLE = "https://tfhub.dev/google/nnlm-en-dim50/2"
 # Seconds any one network step of a TF-Hub download may stall; without a limit a
@@ -183,5 +183,5 @@ def build_pretrained(
         raise ValueError(f"encoder {encoder!r} needs text or sentence embeddings, not {spec.kind}")
     for units in hidden_units:
         x = keras.layers.Dense(units, activation=activation)(x)
-    outputs = sigmoid_output()(x)
+    outputs = output_layer(spec)(x)
     return keras.Model(inputs, outputs, name=name)
