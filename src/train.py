@@ -76,10 +76,10 @@ def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (
         result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
         run.log_result(result.metrics, result.history, result.model)
     m = result.metrics
+    metric = f"test_{cfg.data.get('primary_metric', 'acc')}"
     print(
         f"[trial] {name}: model={cfg.model.name} n_train={int(m['n_train'] + m['n_val'])} "
-        f"test_acc={m.get('test_acc', float('nan')):.4f} (n_test={int(m['n_test'])}) "
-        f"fit={m['fit_seconds']:.1f}s",
+        f"{metric}={m.get(metric, float('nan')):.4f} (n_test={int(m['n_test'])}) fit={m['fit_seconds']:.1f}s",
         flush=True,
     )
     return m

@@ -5,7 +5,8 @@ from __future__ import annotations
 import mlflow
 import pandas as pd
 
-RESULT_COLUMNS = ["test_acc", "test_exact_match", "val_acc", "fit_seconds", "ms_per_step"]
+# Besides the task's own metric (the param data.primary_metric: acc, mse, ...), test and validation.
+RESULT_COLUMNS = ["test_exact_match", "fit_seconds", "ms_per_step"]
 
 
 def child_runs(parent_run_id: str) -> pd.DataFrame:
@@ -30,7 +31,9 @@ def sweep_table(parent_run_id: str) -> pd.DataFrame:
     columns["status"] = "status"
     if "tags.pruned_at_epoch" in runs.columns and runs["tags.pruned_at_epoch"].notna().any():
         columns["tags.pruned_at_epoch"] = "pruned_at_epoch"  # Optuna sweeps: status KILLED, not a failure
-    columns.update({f"metrics.{m}": m for m in RESULT_COLUMNS if f"metrics.{m}" in runs.columns})
+    primary = sorted(runs.get("params.data.primary_metric", pd.Series(["acc"])).dropna().unique()) or ["acc"]
+    headline = [f"{split}{m}" for m in primary for split in ("test_", "val_")]
+    columns.update({f"metrics.{m}": m for m in [*headline, *RESULT_COLUMNS] if f"metrics.{m}" in runs.columns})
     if "tags.error" in runs.columns and runs["tags.error"].notna().any():
         columns["tags.error"] = "error"
     table = runs[list(columns)].rename(columns=columns)
