@@ -112,9 +112,10 @@ def learning_curve(summary: pd.DataFrame, trials: pd.DataFrame, metric: str = "a
 
 
 def metric_vs_time(trials: pd.DataFrame, metric: str = "acc") -> Figure:
-    """Every finished trial's test metric against its training time; Pareto-optimal trials
-    (no other is both as good and as fast) ringed, labelled and joined by a step line."""
-    test = f"metrics.test_{metric}"
+    """Every finished trial's validation metric against its training time; Pareto-optimal trials
+    (no other is both as good and as fast) ringed, labelled and joined by a step line. Validation,
+    not test: a front picked on the test set would select on the data meant to judge the choice."""
+    test = f"metrics.val_{metric}"
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.add_subplot()
     done = trials[trials[test].notna() & trials[FIT_SECONDS].notna()]

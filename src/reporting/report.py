@@ -53,18 +53,18 @@ def write_plots(report: SweepReport, out_dir: Path) -> tuple[list[Path], list[st
     """The PNGs that apply to this sweep, and a line for each plot left out and why."""
     out_dir.mkdir(parents=True, exist_ok=True)
     names = plots.plot_files(report.metric)
-    test = f"metrics.test_{report.metric}"
     figures, skipped = {}, []
     n_train_values = report.summary.get(plots.N_TRAIN, pd.Series(dtype=float)).nunique()
     if n_train_values > 1 and f"test_{report.metric}_mean" in report.summary.columns:
         figures[names["learning_curve"]] = plots.learning_curve(report.summary, report.trials, report.metric)
     else:
         skipped.append(f"{names['learning_curve']}: data.n_train does not vary between completed trials")
-    timed = [c for c in (test, plots.FIT_SECONDS) if c in report.trials.columns]
+    validation = f"metrics.val_{report.metric}"
+    timed = [c for c in (validation, plots.FIT_SECONDS) if c in report.trials.columns]
     if len(timed) == 2 and report.trials[timed].notna().all(axis=1).any():
         figures[names["vs_time"]] = plots.metric_vs_time(report.trials, report.metric)
     else:
-        skipped.append(f"{names['vs_time']}: no trial has both test_{report.metric} and fit_seconds")
+        skipped.append(f"{names['vs_time']}: no trial has both val_{report.metric} and fit_seconds")
     if not report.val_history.empty:
         figures[names["per_epoch"]] = plots.validation_curves(report.trials, report.val_history, report.metric)
     else:

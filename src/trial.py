@@ -1,0 +1,85 @@
+"""One trial of the app: train the configured model inside its MLflow run and return its metrics.
+
+Kept apart from src/train.py, which imports it only when a trial runs: TensorFlow takes
+seconds to import, and `python -m src.train --help` should not wait for it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from hydra_plugins.seqsweep_plugins import JobContext, current_job, current_trial, mask_secrets
+from src.tracking.model_artifact import log_trained_model
+from src.tracking.pruning import PruningReporter
+from src.tracking.trial_run import TrialRun
+from src.training.trainer import train
+
+
+def run_name(cfg: DictConfig, job: JobContext | None) -> str:
+    """A trial's MLflow run name: the settings that vary in its sweep, then its trial number
+    (`lstm n_train=100 #4`); a single run: the model and its overrides."""
+    if job is None:
+        overrides = HydraConfig.get().job.override_dirname if HydraConfig.initialized() else ""
+        return f"{cfg.model.name} {overrides}".strip()
+    keys = [text.split("=", 1)[0].lstrip("+~") for text in job.varying]
+    last_parts = [key.rsplit(".", 1)[-1] for key in keys]
+    shown = []
+    for text, key, last in zip(job.varying, keys, last_parts):
+        value = text.split("=", 1)[1]
+        # A config-group choice (model=lstm) reads best as its value; a nested key by its last
+        # part, unless two varying keys share it.
+        shown.append(value if "." not in key else f"{last if last_parts.count(last) == 1 else key}={value}")
+    return f"{' '.join(shown)} #{job.number}".strip()
+
+
+def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:
+    """Tags that say where a trial came from."""
+    tags = {"model": str(cfg.model.name), "data": str(cfg.data.name)}
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        tags["optimizer"] = hydra_cfg.runtime.choices.get("optimizer", "")
+        tags["hydra_overrides"] = mask_secrets(" ".join(hydra_cfg.overrides.task))
+    if job is not None:
+        tags.update(job.tags)
+        tags["sweep_trial"] = str(job.number)
+    return tags
+
+
+def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, float]:
+    """Train one configured trial inside its MLflow run and print a one-line result.
+
+    Returns the trial's metrics (what the sweepers read their objectives from). Raises whatever
+    the trial raised, after the run has been recorded FAILED (KILLED for a trial the Optuna
+    pruner stopped). In an Optuna sweep the trial reports every epoch to the study.
+    """
+    job = current_job()
+    trial = current_trial()
+    verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if job is not None else 2)
+    if trial is not None and len(job.objectives) == 1:  # Optuna prunes single-objective studies only
+        callbacks = [*callbacks, PruningReporter(trial, job.objectives[0])]
+    parent = job.sweep.get("mlflow_parent_run_id") if job is not None else None
+    refit = job is not None and job.refit
+    if refit:
+        # The sweep's chosen configuration, trained once more: evaluated once on the full test set.
+        with open_dict(cfg):
+            cfg.trainer.evaluate_test = True
+    name = f"refit {run_name(cfg, job).rsplit(' #', 1)[0]}" if refit else run_name(cfg, job)
+    with TrialRun(cfg, name, run_tags(cfg, job), parent_run_id=parent) as run:
+        if trial is not None:
+            trial.set_user_attr("mlflow_run_id", run.run_id)
+        result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
+        run.log_result(result.metrics, result.history, result.model)
+        if refit:
+            log_trained_model(result.model, example_inputs=result.data.x_train[:5])
+    m = result.metrics
+    metric = f"test_{cfg.data.get('primary_metric', 'acc')}"
+    print(
+        f"[trial] {name}: model={cfg.model.name} n_train={int(m['n_train'] + m['n_val'])} "
+        f"{metric}={m.get(metric, float('nan')):.4f} (n_test={int(m['n_test'])}) fit={m['fit_seconds']:.1f}s",
+        flush=True,
+    )
+    return m
