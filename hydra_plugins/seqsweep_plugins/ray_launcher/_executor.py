@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-# Ray reads this once, when `ray` is first imported: "0" keeps a local Ray on loopback on Linux too.
+# Ray reads this when `ray` is imported: "0" keeps a local Ray on loopback on Linux too.
 LOCAL_ONLY_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
@@ -36,15 +36,16 @@ def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
 
     Nothing happens when this process is already connected (a test's cluster, a second sweep).
     """
-    if _ray().is_initialized():
+    ray = _ray()
+    if ray.is_initialized():
         return False
-    kwargs: dict[str, Any] = {"include_dashboard": False, **init_kwargs}
-    if address is not None:
-        _ray().init(address=address, **kwargs)
+    if address is not None and not _is_loopback(address):
+        ray.init(address=address, **init_kwargs)
         return True
     # On Linux Ray binds most of its ports to the machine's network address (or 0.0.0.0) even with
-    # _node_ip_address=127.0.0.1, unless it believes it runs a single-machine Ray (as on macOS):
-    # that belief is this variable, read when ray is imported, and inherited by Ray's own processes.
+    # _node_ip_address=127.0.0.1, and rewrites a 127.0.0.1 address it is given into that network
+    # address, unless it believes it runs a single-machine Ray (as on macOS): that belief is this
+    # variable, read when ray is imported, and inherited by the Ray processes this one starts.
     previous = os.environ.get(LOCAL_ONLY_VARIABLE)
     os.environ[LOCAL_ONLY_VARIABLE] = "0"
     try:
@@ -52,15 +53,25 @@ def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
 
         # Ray may have been imported before the variable was set (it is read at import).
         ray_constants.ENABLE_RAY_CLUSTER = False
-        kwargs.setdefault("_node_ip_address", LOOPBACK)
-        # "local": a Ray of our own even when RAY_ADDRESS or /tmp/ray names another one.
-        _ray().init(address="local", **kwargs)
+        kwargs = {"_node_ip_address": LOOPBACK, **init_kwargs}
+        if address is None:
+            # "local": a Ray of our own even when RAY_ADDRESS or /tmp/ray names another one. No
+            # dashboard: one process less on a laptop (init_kwargs.include_dashboard=true for one).
+            ray.init(address="local", **{"include_dashboard": False, **kwargs})
+        else:
+            # A head started on this machine with `ray start --node-ip-address=127.0.0.1`.
+            ray.init(address=address, **kwargs)
     finally:
         if previous is None:
             os.environ.pop(LOCAL_ONLY_VARIABLE, None)
         else:
             os.environ[LOCAL_ONLY_VARIABLE] = previous
     return True
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def _ray() -> Any:
