@@ -176,8 +176,9 @@ class RayExecutor:
         try:
             job_return, node, node_info = ray.get(ref)
         except ray.exceptions.RayTaskError as error:
-            # The worker lived but our wrapper raised (e.g. the code does not import there): the
-            # job failed, its worker was not lost.
+            # The worker lived but our wrapper raised, not the trial (run_job records whatever
+            # the trial raises): e.g. the code does not import on that node. Not the trial's own
+            # failure, and running it again would fail alike: an infrastructure failure.
             from hydra.core.utils import JobReturn, JobStatus
 
             cause = (
@@ -185,6 +186,10 @@ class RayExecutor:
                 if isinstance(getattr(error, "cause", None), BaseException)
                 else error
             )
+            try:
+                cause.infrastructure = True  # type: ignore[attr-defined]
+            except AttributeError:  # an exception type with __slots__
+                pass
             return JobEnd(
                 job=job,
                 job_return=JobReturn(
