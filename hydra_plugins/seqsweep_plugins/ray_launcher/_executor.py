@@ -98,8 +98,8 @@ class RayExecutor:
         self.slots = _slots(launcher, ray.cluster_resources(), ray.nodes())
         # What every job shares, stored once: the task function (pickled by Ray's cloudpickle, so
         # a function of a script's __main__ travels by value), Hydra's context (config loader,
-        # callbacks) and Hydra's singletons (ConfigStore, plugins), as the worker needs them to
-        # compose nothing but run the job exactly as Hydra's own launchers do.
+        # callbacks) and Hydra's singletons (ConfigStore, JobRuntime, resolvers): what the
+        # worker needs to run a job with run_job, as Hydra's own launchers do.
         self._shared = ray.put((hydra_context, task_function, Singleton.get_state()))
         self._cwd = os.getcwd()
         self._code_folder = _worker.code_folder(task_function)
