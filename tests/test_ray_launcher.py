@@ -246,6 +246,14 @@ def test_bad_settings_are_refused_in_one_line(ray_cluster, tmp_path: Path) -> No
         pytest.raises(ValueError, match=too_many),
     ):
         launcher.executor()
+    no_gpu = r"^hydra\.launcher\.gpus_per_trial=0\.5 is not allowed: no node of the Ray cluster has that many \(the largest has 0 GPU"
+    with (
+        launcher_for(
+            ray_cluster, tmp_path, "hydra.launcher.gpus_per_trial=0.5"
+        ) as launcher,
+        pytest.raises(ValueError, match=no_gpu),
+    ):
+        launcher.executor()
 
 
 def _listening_off_loopback(root: psutil.Process) -> tuple[int, list[str]]:
