@@ -174,6 +174,19 @@ def test_a_killed_worker_is_lost_with_a_reason_while_the_others_finish(
     assert ends[2].lost is None and ends[2].job_return.return_value["value"] == 4.0
 
 
+def test_a_failure_outside_the_trial_comes_back_as_an_infrastructure_failure(
+    ray_cluster, tmp_path: Path
+) -> None:
+    with launcher_for(ray_cluster, tmp_path) as launcher:
+        executor = launcher.executor()
+        # The job's folder cannot be computed in the worker: Hydra's part fails, not the trial.
+        executor.submit(job(0, "hydra.sweep.subdir=${no_such_key}"))
+        (end,) = collect(executor, 1)
+    assert end.lost is None and end.job_return.status == JobStatus.FAILED
+    assert "no_such_key" in str(end.job_return._return_value)
+    assert end.job_return._return_value.infrastructure is True
+
+
 def test_launch_returns_every_job_in_order_a_lost_one_as_failed(
     ray_cluster, tmp_path: Path
 ) -> None:
@@ -231,6 +244,14 @@ def test_bad_settings_are_refused_in_one_line(ray_cluster, tmp_path: Path) -> No
             ray_cluster, tmp_path, "hydra.launcher.cpus_per_trial=2"
         ) as launcher,
         pytest.raises(ValueError, match=too_many),
+    ):
+        launcher.executor()
+    no_gpu = r"^hydra\.launcher\.gpus_per_trial=0\.5 is not allowed: no node of the Ray cluster has that many \(the largest has 0 GPU"
+    with (
+        launcher_for(
+            ray_cluster, tmp_path, "hydra.launcher.gpus_per_trial=0.5"
+        ) as launcher,
+        pytest.raises(ValueError, match=no_gpu),
     ):
         launcher.executor()
 

@@ -15,13 +15,6 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-# Imported before Hydra scans its plugins: the scanner executes a plugin module that is not yet in
-# sys.modules outside it, where dataclasses with `from __future__ import annotations` fail.
-from hydra_plugins.seqsweep_plugins import executor  # noqa: F401
-
-# Called through the module: Hydra's plugin scan executes job.py again after this import, so a
-# function imported by name here is no longer the module's, and pickling `job` by value (a
-# script's function travels to Ray workers that way) would carry a private copy of it.
 from hydra_plugins.seqsweep_plugins import job as job_api
 
 CONF = Path(__file__).resolve().parent / "conf"

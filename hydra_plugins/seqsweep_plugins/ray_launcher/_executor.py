@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hydra.core.singleton import Singleton
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hydra_plugins.seqsweep_plugins.executor import Job, JobEnd
 from hydra_plugins.seqsweep_plugins.ray_launcher import _worker
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-# Ray reads this once, when `ray` is first imported: "0" keeps a local Ray on loopback on Linux too.
+# Ray reads this when `ray` is imported: "0" keeps a local Ray on loopback on Linux too.
 LOCAL_ONLY_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
@@ -36,17 +36,19 @@ def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
 
     Nothing happens when this process is already connected (a test's cluster, a second sweep).
     """
-    if _ray().is_initialized():
+    ray = _ray()
+    if ray.is_initialized():
         return False
     # log_to_driver off: each trial's console output goes to its console.log and MLflow run; on the
     # sweep's console it would interleave the trials' epoch lines with the progress lines.
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **init_kwargs}
-    if address is not None:
-        _ray().init(address=address, **kwargs)
+    init_kwargs = {"log_to_driver": False, **init_kwargs}
+    if address is not None and not _is_loopback(address):
+        ray.init(address=address, **init_kwargs)
         return True
     # On Linux Ray binds most of its ports to the machine's network address (or 0.0.0.0) even with
-    # _node_ip_address=127.0.0.1, unless it believes it runs a single-machine Ray (as on macOS):
-    # that belief is this variable, read when ray is imported, and inherited by Ray's own processes.
+    # _node_ip_address=127.0.0.1, and rewrites a 127.0.0.1 address it is given into that network
+    # address, unless it believes it runs a single-machine Ray (as on macOS): that belief is this
+    # variable, read when ray is imported, and inherited by the Ray processes this one starts.
     previous = os.environ.get(LOCAL_ONLY_VARIABLE)
     os.environ[LOCAL_ONLY_VARIABLE] = "0"
     try:
@@ -54,15 +56,25 @@ def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
 
         # Ray may have been imported before the variable was set (it is read at import).
         ray_constants.ENABLE_RAY_CLUSTER = False
-        kwargs.setdefault("_node_ip_address", LOOPBACK)
-        # "local": a Ray of our own even when RAY_ADDRESS or /tmp/ray names another one.
-        _ray().init(address="local", **kwargs)
+        kwargs = {"_node_ip_address": LOOPBACK, **init_kwargs}
+        if address is None:
+            # "local": a Ray of our own even when RAY_ADDRESS or /tmp/ray names another one. No
+            # dashboard: one process less on a laptop (init_kwargs.include_dashboard=true for one).
+            ray.init(address="local", **{"include_dashboard": False, **kwargs})
+        else:
+            # A head started on this machine with `ray start --node-ip-address=127.0.0.1`.
+            ray.init(address=address, **kwargs)
     finally:
         if previous is None:
             os.environ.pop(LOCAL_ONLY_VARIABLE, None)
         else:
             os.environ[LOCAL_ONLY_VARIABLE] = previous
     return True
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def _ray() -> Any:
@@ -92,8 +104,8 @@ class RayExecutor:
         self.slots = _slots(launcher, ray.cluster_resources(), ray.nodes())
         # What every job shares, stored once: the task function (pickled by Ray's cloudpickle, so
         # a function of a script's __main__ travels by value), Hydra's context (config loader,
-        # callbacks) and Hydra's singletons (ConfigStore, plugins), as the worker needs them to
-        # compose nothing but run the job exactly as Hydra's own launchers do.
+        # callbacks) and Hydra's singletons (ConfigStore, JobRuntime, resolvers): what the
+        # worker needs to run a job with run_job, as Hydra's own launchers do.
         self._shared = ray.put((hydra_context, task_function, Singleton.get_state()))
         self._cwd = os.getcwd()
         self._code_folder = _worker.code_folder(task_function)
@@ -159,6 +171,7 @@ class RayExecutor:
             with open_dict(sweep_config):
                 sweep_config.hydra.job.id = job.idx
                 sweep_config.hydra.job.num = job.idx
+            _resolve_in_sweeping_process(sweep_config)
             ref = self._task.remote(
                 self._shared, sweep_config, job.context, self._cwd, self._code_folder
             )
@@ -170,8 +183,9 @@ class RayExecutor:
         try:
             job_return, node, node_info = ray.get(ref)
         except ray.exceptions.RayTaskError as error:
-            # The worker lived but our wrapper raised (e.g. the code does not import there): the
-            # job failed, its worker was not lost.
+            # The worker lived but our wrapper raised, not the trial (run_job records whatever
+            # the trial raises): e.g. the code does not import on that node. Not the trial's own
+            # failure, and running it again would fail alike: an infrastructure failure.
             from hydra.core.utils import JobReturn, JobStatus
 
             cause = (
@@ -179,6 +193,10 @@ class RayExecutor:
                 if isinstance(getattr(error, "cause", None), BaseException)
                 else error
             )
+            try:
+                cause.infrastructure = True  # type: ignore[attr-defined]
+            except AttributeError:  # an exception type with __slots__
+                pass
             return JobEnd(
                 job=job,
                 job_return=JobReturn(
@@ -243,3 +261,16 @@ def _thread_env(cpus_per_trial: float, gpus_per_trial: float) -> dict[str, str]:
         # Trials sharing a GPU: each takes memory as it needs it, not the whole card at start.
         env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     return env
+
+
+def _resolve_in_sweeping_process(sweep_config: DictConfig) -> None:
+    """Resolve the job's own settings here, so `${oc.env:...}` (a tracking URI, a cache folder)
+    means what it means in the sweeping process, not on whichever machine runs the job. The
+    `hydra` node stays as it is: its `${hydra:...}` values belong to the job, set in the worker."""
+    for key in list(sweep_config.keys()):
+        node = sweep_config[key]
+        if key != "hydra" and OmegaConf.is_config(node):
+            try:
+                OmegaConf.resolve(node)
+            except Exception:  # noqa: BLE001 - an interpolation only the job can resolve stays for the worker
+                pass

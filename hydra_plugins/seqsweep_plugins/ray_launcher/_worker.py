@@ -26,10 +26,6 @@ from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, run_job, setup_globals
 from omegaconf import DictConfig, OmegaConf
 
-# Loaded before Singleton.set_state makes Hydra scan its plugins in this worker: the scanner
-# executes a plugin module that is not yet in sys.modules outside it, where a dataclass module
-# with `from __future__ import annotations` (executor.py) fails to load.
-from hydra_plugins.seqsweep_plugins import executor as _executor_loaded_before_scan  # noqa: F401
 from hydra_plugins.seqsweep_plugins._job import JobContext, activated
 
 # Distributions whose versions decide whether two nodes train alike.

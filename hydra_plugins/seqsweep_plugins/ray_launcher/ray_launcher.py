@@ -12,6 +12,7 @@ Hydra's plugin scanner skips.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -161,6 +162,10 @@ def _check_settings(launcher: RayLauncher) -> None:
         )
     if not isinstance(launcher.max_retries, int) or launcher.max_retries < 0:
         refuse("max_retries", launcher.max_retries, "a whole number >= 0")
+    if importlib.util.find_spec("ray") is None:
+        raise ValueError(
+            "hydra/launcher=ray is not allowed: Ray is not installed (pip install -e '.[ray]')"
+        )
     if launcher.address is not None and not str(launcher.address).strip():
         refuse(
             "address",
