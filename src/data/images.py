@@ -27,7 +27,13 @@ def image_arrays(tfds_name: str, data_dir: str | None) -> tuple[dict[str, np.nda
 
 def check_image_sizes(cfg) -> None:
     """n_train and n_test must fit the dataset and leave every class a training and a
-    validation image. Reads the dataset, which the trials need anyway."""
+    validation image. Checked when the dataset is on disk already: validation runs before every
+    sweep and must not start a download (minutes, or a hang without network); otherwise the
+    first trial downloads it and its loader checks the sizes."""
+    import tensorflow_datasets as tfds  # imported here: it costs seconds and most tasks never need it
+
+    if not tfds.builder(cfg.data.tfds_name, data_dir=cfg.data.data_dir).is_prepared():
+        return
     arrays, n_classes, _ = image_arrays(cfg.data.tfds_name, cfg.data.data_dir)
     for key, split in (("data.n_train", "y_train"), ("data.n_test", "y_test")):
         requested, available = cfg.data[key.split(".")[1]], len(arrays[split])
