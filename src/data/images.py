@@ -15,12 +15,12 @@ from src.errors import ConfigError
 
 
 @lru_cache(maxsize=2)
-def image_arrays(tfds_name: str, data_dir: str | None) -> tuple[dict[str, np.ndarray], int, float]:
+def image_arrays(tfds_name: str, data_dir: str | None, download: bool = True) -> tuple[dict[str, np.ndarray], int, float]:
     """Both splits as uint8 images and int labels, the number of classes, and the seconds
     reading took; held in memory for every trial of the process (TFDS caches on disk)."""
     start = time.perf_counter()
-    x_train, y_train, info = load_split(tfds_name, "train", data_dir)
-    x_test, y_test, _ = load_split(tfds_name, "test", data_dir)
+    x_train, y_train, info = load_split(tfds_name, "train", data_dir, download)
+    x_test, y_test, _ = load_split(tfds_name, "test", data_dir, download)
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     return arrays, info.features["label"].num_classes, time.perf_counter() - start
 
@@ -30,11 +30,10 @@ def check_image_sizes(cfg) -> None:
     validation image. Checked when the dataset is on disk already: validation runs before every
     sweep and must not start a download (minutes, or a hang without network); otherwise the
     first trial downloads it and its loader checks the sizes."""
-    import tensorflow_datasets as tfds  # imported here: it costs seconds and most tasks never need it
-
-    if not tfds.builder(cfg.data.tfds_name, data_dir=cfg.data.data_dir).is_prepared():
+    try:
+        arrays, n_classes, _ = image_arrays(cfg.data.tfds_name, cfg.data.data_dir, download=False)
+    except Exception:  # noqa: BLE001 - TFDS says "not on disk" in several ways; the first trial downloads and checks
         return
-    arrays, n_classes, _ = image_arrays(cfg.data.tfds_name, cfg.data.data_dir)
     for key, split in (("data.n_train", "y_train"), ("data.n_test", "y_test")):
         requested, available = cfg.data[key.split(".")[1]], len(arrays[split])
         if requested is not None and requested > available:

@@ -16,11 +16,11 @@ import numpy as np
 _READ_BATCH = 4096
 
 
-def load_split(name: str, split: str, data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+def load_split(name: str, split: str, data_dir: str | None = None, download: bool = True) -> tuple[np.ndarray, np.ndarray, Any]:
     """(inputs, labels, dataset info) of `split`, read as (input, label) pairs (`as_supervised`)."""
     import tensorflow_datasets as tfds  # imported here: it costs seconds and most tasks never need it
 
-    dataset, info = tfds.load(name, split=split, as_supervised=True, with_info=True, data_dir=data_dir)
+    dataset, info = tfds.load(name, split=split, as_supervised=True, with_info=True, data_dir=data_dir, download=download)
     inputs, labels = [], []
     for batch_inputs, batch_labels in tfds.as_numpy(dataset.batch(_READ_BATCH)):
         inputs.append(batch_inputs)
