@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 
@@ -31,3 +32,10 @@ class StoreError(RuntimeError):
     def __init__(self, store: str, cause: str) -> None:
         self.store, self.cause = mask_secrets(store), " ".join(mask_secrets(cause).split())
         super().__init__(f"cannot use the store {self.store}: {self.cause}")
+
+
+def exit_with_error(error: BaseException | str, code: int = 2) -> NoReturn:
+    """Print `error: ...` as one line on stderr (passwords masked) and exit: 2 for a bad setting,
+    1 for a store or other failure. The one place the app's commands end on a user error."""
+    print(f"error: {mask_secrets(' '.join(str(error).split()))}", file=sys.stderr, flush=True)
+    sys.exit(code)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
+from src.errors import exit_with_error
 from src.reporting.errors import ReportError
 from src.reporting.pivot import parse_pivot, pivot
 from src.reporting.report import load_sweep, write_plots, write_tables
@@ -54,9 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         tables = write_tables(report, args.out, pivot_spec)
         pictures, skipped = write_plots(report, args.out)
     except ReportError as error:
-        # Messages may name the store's URL.
-        print(f"error: {mask_secrets(str(error))}", file=sys.stderr)
-        return 2
+        exit_with_error(error)
     print(
         f"sweep {parent_run_id} in {mask_secrets(uri)}: {len(report.trials)} trials "
         f"({', '.join(f'{n} {s}' for s, n in report.trials['status'].value_counts().items())})"

@@ -68,7 +68,7 @@ class MlflowSweepTracker(SweepTracker):
                     f"{len(self._finished_children(last.info.run_id))} trial(s) finished; resume it with hydra.sweeper.resume=last "
                     "(only the missing points run), or start a new sweep with hydra.sweeper.resume=never"
                 )
-            run = self.client.create_run(experiment_id, run_name=self._unique_name(experiment_id, sweep.label), tags=tags)
+            run = self.client.create_run(experiment_id, run_name=self._unique_name(experiment_id, display_label(sweep)), tags=tags)
             self.client.log_batch(run.info.run_id, params=[mlflow.entities.Param(k, v) for k, v in shared_settings(sweep).items()])
         else:
             self.client.update_run(run.info.run_id, status="RUNNING")
@@ -80,7 +80,7 @@ class MlflowSweepTracker(SweepTracker):
         self.parent_run_id = run.info.run_id
         atexit.register(self._close_if_open, "FAILED")
         print(f"[sweep] MLflow parent run '{run.info.run_name}' ({self.parent_run_id}) in experiment '{sweep.config.tracking.experiment_name}'", flush=True)
-        return {"mlflow_parent_run_id": self.parent_run_id}
+        return {"mlflow_parent_run_id": self.parent_run_id, "mlflow_parent_run_name": run.info.run_name}
 
     def resume_state(self) -> tuple[list[list[str]], int]:
         return self.resumed
@@ -152,8 +152,9 @@ class MlflowSweepTracker(SweepTracker):
         )
 
     def _log_results(self, end: SweepEnd) -> None:
-        counts = {name.lower(): count for name, count in end.counts.items()}
-        metrics = {"trials": sum(end.counts.values()), **{f"trials_{k}": v for k, v in counts.items()}, "wall_seconds": round(end.seconds, 2)}
+        # COMPLETE, PRUNED, FAIL (the trial's own), LOST (its worker died) as the UI's column names.
+        names = {"COMPLETE": "trials_finished", "PRUNED": "trials_pruned", "FAIL": "trials_failed", "LOST": "trials_lost"}
+        metrics = {"trials": sum(end.counts.values()), **{names[k]: v for k, v in end.counts.items()}, "wall_seconds": round(end.seconds, 2)}
         if end.best and len(end.objectives) == 1:
             best = end.best[0]
             metrics[f"best_{end.objectives[0]}"] = float(best[end.objectives[0]])
@@ -204,6 +205,13 @@ class MlflowSweepTracker(SweepTracker):
         if self.client.get_run(self.parent_run_id).info.status == "RUNNING":
             self.client.set_terminated(self.parent_run_id, status)
         self.parent_run_id = None
+
+
+def display_label(sweep: SweepStart) -> str:
+    """The preset's name, or (a command-line sweep) what it varies: `model x data.n_train`."""
+    if sweep.label != OmegaConf.select(sweep.config, "hydra.job.name") or not sweep.varying:
+        return sweep.label
+    return " x ".join(sweep.varying)
 
 
 def shared_settings(sweep: SweepStart) -> dict[str, str]:

@@ -8,15 +8,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
 from hydra_plugins.seqsweep_plugins import current_job
 from src.data.imdb_archive import DataSourceError
-from src.errors import ConfigError, StoreError
+from src.errors import ConfigError, StoreError, exit_with_error
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -35,16 +33,13 @@ def main(cfg: DictConfig) -> dict[str, float]:
     try:
         validate_config(cfg)
     except (ConfigError, DataSourceError) as error:
-        # One line and exit code 2, before any MLflow run exists.
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        sys.exit(2)
+        exit_with_error(error)  # before any MLflow run exists
     try:
         return run_trial(cfg)
     except StoreError as error:
         if current_job() is not None:
             raise  # the sweeper records it as a failure outside the trial and stops the sweep
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        exit_with_error(error, code=1)
 
 
 if __name__ == "__main__":

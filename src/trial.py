@@ -46,6 +46,9 @@ def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:
     if job is not None:
         tags.update(job.tags)
         tags["sweep_trial"] = str(job.number)
+        # The parent's readable name, for the MLflow UI's "Group by" (sweep_id is an id).
+        if "mlflow_parent_run_name" in job.sweep:
+            tags["sweep_name"] = job.sweep["mlflow_parent_run_name"]
     return tags
 
 

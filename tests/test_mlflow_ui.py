@@ -53,17 +53,24 @@ def test_mlflow_ui_shows_the_sweep_and_its_runs(browser, artifacts, loopback_ser
     assert parent["tags.mlflow.runName"] in page
     assert "3 matching runs" in page
 
-    # The same page grouped by the trials' sweep_id tag, as the UI's "Group by" menu does; saved
+    # The parent run's page: the settings every trial shares as params, the sweep's summary metrics.
+    parent_shot = artifacts / "mlflow_ui_parent.png"
+    page = browser(f"{server}/#/experiments/{experiment_id}/runs/{parent['run_id']}", parent_shot)
+    for shown in ("trials_finished", "wall_seconds", "model.units", "data.n_train"):
+        assert shown in page, f"{shown} not on the parent run's page"
+    assert parent_shot.read_bytes().startswith(b"\x89PNG")
+
+    # The same page grouped by the trials' sweep_name tag, as the UI's "Group by" menu does; saved
     # as a shared view (an experiment tag the UI reads for ?viewStateShareKey=) so that a
     # command-line browser can open it: every trial is then a visible row.
     mlflow.MlflowClient().set_experiment_tag(
-        experiment_id, "mlflow.sharedViewState.by-sweep", json.dumps({"groupBy": "tag.average.sweep_id"})
+        experiment_id, "mlflow.sharedViewState.by-sweep", json.dumps({"groupBy": "tag.average.sweep_name"})
     )
     screenshot = artifacts / "mlflow_ui_runs.png"
     page = browser(f"{server}/#/experiments/{experiment_id}/runs?viewStateShareKey=by-sweep", screenshot)
     print(f"\nMLflow UI screenshot: {screenshot}")
-    assert "Group by: sweep_id" in page, "the shared view was not applied"
-    assert f"Group: {parent['run_id']}" in page
+    assert "Group by: sweep_name" in page, "the shared view was not applied"
+    assert f"Group: {parent['tags.mlflow.runName']}" in page  # a readable name, not an id
     for name in children["tags.mlflow.runName"]:
         assert name in page, f"trial run '{name}' not on the page"
     assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 50_000

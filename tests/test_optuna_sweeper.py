@@ -84,6 +84,7 @@ def test_two_objectives_make_a_pareto_front_stored_on_the_parent(run_cli, store_
     )
     study = load_study(tmp_path, "pareto")
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert study.metric_names == ["val_acc", "fit_seconds"]  # named objectives in optuna-dashboard
     assert len(study.trials) == 4 and {t.state for t in study.trials} == {TrialState.COMPLETE}
     trial = study.trials[0]
     assert trial.distributions == {

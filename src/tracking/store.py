@@ -21,7 +21,6 @@ import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -50,7 +49,8 @@ SCHEMA_LOCK_TIMEOUT_S = 120
 # The PostgreSQL advisory lock id of the schema creation: any fixed 32-bit number works, as
 # long as every process uses the same one.
 _PG_SCHEMA_LOCK_ID = zlib.crc32(b"seqsweep: mlflow schema")
-WRITE_CHECK_TAG = "seqsweep.store_checked_at"
+# MLflow 3's UI opens an experiment on its GenAI traces page unless it knows it is model training.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 
 
 def default_tracking_uri() -> str:
@@ -104,7 +104,7 @@ def _experiment_proven_writable(uri: str, name: str) -> str:
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
         try:
-            return mlflow.create_experiment(name, artifact_location=_artifact_location(uri, name))
+            return mlflow.create_experiment(name, artifact_location=_artifact_location(uri, name), tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
         except MlflowException as error:
             # A server store has no lock of ours: another process may have created it meanwhile.
             if error.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
@@ -117,15 +117,15 @@ def _experiment_proven_writable(uri: str, name: str) -> str:
 
 
 def _tag_experiment(experiment_id: str) -> None:
-    """The cheap write that proves an existing store writable."""
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    """The cheap write that proves an existing store writable: the experiment's kind, which also
+    makes MLflow's UI open it on its runs table rather than on the GenAI traces page."""
     try:
-        mlflow.MlflowClient().set_experiment_tag(experiment_id, WRITE_CHECK_TAG, now)
+        mlflow.MlflowClient().set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     except MlflowException:
         # MLflow's tag upsert is not atomic: processes starting together collide on the same
         # row (UNIQUE constraint failed), which only shows that another one just wrote. Once
         # more, now that its write is committed; a second failure is a real one.
-        mlflow.MlflowClient().set_experiment_tag(experiment_id, WRITE_CHECK_TAG, now)
+        mlflow.MlflowClient().set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
 
 
 @contextlib.contextmanager
