@@ -104,7 +104,10 @@ def export(monkeypatch, capsys):
             monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
         else:
             monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-        status = export_main(list(args))
+        try:
+            status = export_main(list(args))
+        except SystemExit as stop:  # a user error: one line, exit code 2
+            status = stop.code
         captured = capsys.readouterr()
         return status, captured.out, captured.err
 
