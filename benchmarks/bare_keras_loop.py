@@ -67,13 +67,22 @@ def main(archive):
             train_idx, val_idx = np.concatenate(train_idx), np.concatenate(val_idx)
             rng.shuffle(train_idx)
             model = keras.Sequential(
-                [keras.Input((50,), dtype="int32"), keras.layers.Embedding(10000, 128), layer(64), keras.layers.Dense(1, activation="sigmoid")]
+                [
+                    keras.Input((50,), dtype="int32"),
+                    keras.layers.Embedding(10000, 128),
+                    layer(64),
+                    keras.layers.Dense(1, activation="sigmoid"),
+                ]
             )
             model.compile("adam", "binary_crossentropy", metrics=["acc"])
             fit_start = time.perf_counter()
             model.fit(
-                x_train[train_idx], y_train[train_idx], validation_data=(x_train[val_idx], y_train[val_idx]),
-                epochs=5, batch_size=32, verbose=0,
+                x_train[train_idx],
+                y_train[train_idx],
+                validation_data=(x_train[val_idx], y_train[val_idx]),
+                epochs=5,
+                batch_size=32,
+                verbose=0,
             )
             fit_seconds = time.perf_counter() - fit_start
             _, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)

@@ -68,12 +68,16 @@ def main() -> None:
         else:
             ours = run_main_command(source, workdir)
             bare = run_bare(source, workdir)
-        pairs.append({"bare_keras_seconds": round(bare, 1), "main_command_seconds": round(ours, 1), "ratio": round(ours / bare, 3)})
+        pairs.append(
+            {"bare_keras_seconds": round(bare, 1), "main_command_seconds": round(ours, 1), "ratio": round(ours / bare, 3)}
+        )
         print(json.dumps(pairs[-1]), flush=True)
 
     summary = {
         "pairs": pairs,
-        "ratio_of_totals": round(sum(p["main_command_seconds"] for p in pairs) / sum(p["bare_keras_seconds"] for p in pairs), 3),
+        "ratio_of_totals": round(
+            sum(p["main_command_seconds"] for p in pairs) / sum(p["bare_keras_seconds"] for p in pairs), 3
+        ),
     }
     print(json.dumps(summary))
     (results / "overhead.json").write_text(json.dumps(summary, indent=2))

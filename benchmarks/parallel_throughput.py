@@ -63,23 +63,17 @@ MODES = {
 
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     (cwd / "stdout.txt").write_text(done.stdout)
     (cwd / "stderr.txt").write_text(done.stderr)
     if done.returncode != 0:
-        sys.exit(
-            f"{' '.join(command)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
-        )
+        sys.exit(f"{' '.join(command)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return seconds
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--source",
         required=True,
@@ -91,9 +85,7 @@ def main() -> None:
         default=1,
         help="rounds; each round rotates the order of the three modes",
     )
-    parser.add_argument(
-        "--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS)
-    )
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument(
         "--overrides",
         nargs="*",
@@ -103,15 +95,11 @@ def main() -> None:
     args = parser.parse_args()
     source = str(Path(args.source).resolve())
 
-    results = (
-        ROOT / "benchmarks" / "results" / f"parallel-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
+    results = ROOT / "benchmarks" / "results" / f"parallel-{time.strftime('%Y%m%d-%H%M%S')}"
     results.mkdir(parents=True)
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as cache_dir:
-        path = os.pathsep.join(
-            p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
-        )
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "SEQSWEEP_CACHE_DIR": cache_dir, "PYTHONPATH": path}
         for key in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS"):
             env.pop(key, None)
@@ -139,9 +127,7 @@ def main() -> None:
                 modes = list(MODES)
                 modes = modes[round_ % len(modes) :] + modes[: round_ % len(modes)]
                 for mode in modes:
-                    workdir = (
-                        results / workload / f"{mode.replace(' ', '-')}-{round_ + 1}"
-                    )
+                    workdir = results / workload / f"{mode.replace(' ', '-')}-{round_ + 1}"
                     workdir.mkdir(parents=True)
                     load = os.getloadavg()[0]
                     seconds = run(
@@ -156,9 +142,7 @@ def main() -> None:
                             "round": round_ + 1,
                             "trials": TRIALS[workload],
                             "seconds": round(seconds, 1),
-                            "trials_per_hour": round(
-                                TRIALS[workload] * 3600 / seconds, 1
-                            ),
+                            "trials_per_hour": round(TRIALS[workload] * 3600 / seconds, 1),
                             "load_before": round(load, 2),
                         }
                     )
@@ -174,9 +158,7 @@ def main() -> None:
 
 def table(rows: list[dict[str, object]]) -> str:
     """Trials per hour of each mode (summed over rounds) and its ratio to the sequential run."""
-    lines = [
-        f"{'workload':<16} {'mode':<11} {'seconds':>8} {'trials/h':>9} {'vs sequential':>14}"
-    ]
+    lines = [f"{'workload':<16} {'mode':<11} {'seconds':>8} {'trials/h':>9} {'vs sequential':>14}"]
     for workload in dict.fromkeys(str(r["workload"]) for r in rows):
         totals: dict[str, tuple[int, float]] = {}
         for row in rows:
@@ -189,9 +171,7 @@ def table(rows: list[dict[str, object]]) -> str:
         base = totals["sequential"][0] / totals["sequential"][1]
         for mode, (trials, seconds) in totals.items():
             rate = trials / seconds
-            lines.append(
-                f"{workload:<16} {mode:<11} {seconds:>8.1f} {rate * 3600:>9.0f} {rate / base:>13.2f}x"
-            )
+            lines.append(f"{workload:<16} {mode:<11} {seconds:>8.1f} {rate * 3600:>9.0f} {rate / base:>13.2f}x")
     return "\n".join(lines)
 
 

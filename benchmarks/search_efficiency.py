@@ -57,7 +57,11 @@ from benchmarks.search_space import data_overrides, hydra_params
 
 OURS = {
     "ours_random": {"sampler": {"_target_": "optuna.samplers.RandomSampler"}, "pruner": None, "evaluate_test": False},
-    "ours_tpe": {"sampler": {"_target_": "optuna.samplers.TPESampler", "n_startup_trials": 5}, "pruner": None, "evaluate_test": False},
+    "ours_tpe": {
+        "sampler": {"_target_": "optuna.samplers.TPESampler", "n_startup_trials": 5},
+        "pruner": None,
+        "evaluate_test": False,
+    },
     "ours_tpe_median": {
         "sampler": {"_target_": "optuna.samplers.TPESampler", "n_startup_trials": 5},
         "pruner": {"_target_": "optuna.pruners.MedianPruner", "n_startup_trials": 5, "n_warmup_steps": 1},
@@ -107,8 +111,11 @@ def write_preset(method: str, seed: int, workdir: Path) -> Path:
         "hydra": {
             "mode": "MULTIRUN",
             "sweeper": {
-                "objectives": ["val_acc"], "direction": "maximize",
-                "sampler": {**settings["sampler"], "seed": seed}, "pruner": settings["pruner"], "params": hydra_params(),
+                "objectives": ["val_acc"],
+                "direction": "maximize",
+                "sampler": {**settings["sampler"], "seed": seed},
+                "pruner": settings["pruner"],
+                "params": hydra_params(),
             },
         },
     }
@@ -133,7 +140,9 @@ def run_ours(method: str, seed: int, setup: Setup) -> dict[str, Any]:
     workdir.mkdir(parents=True)
     config_dir = write_preset(method, seed, workdir)
     launched = time.time()
-    done = subprocess.run(ours_command(config_dir, setup), cwd=workdir, env=setup.env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ours_command(config_dir, setup), cwd=workdir, env=setup.env, capture_output=True, text=True, check=False
+    )
     wall = time.time() - launched
     (workdir / "stdout.txt").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
     if done.returncode != 0:
@@ -151,7 +160,9 @@ def read_ours(workdir: Path, launched: float) -> dict[str, Any]:
     study = optuna.load_study(study_name=summary.study_name, storage=storage)
     trials = [
         {
-            "number": t.number, "state": t.state.name, "value": t.value if t.state.name == "COMPLETE" else None,
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value if t.state.name == "COMPLETE" else None,
             "epochs": len(t.intermediate_values),
             "start_s": t.datetime_start.timestamp() - launched,
             "end_s": (t.datetime_complete.timestamp() - launched) if t.datetime_complete else None,
@@ -174,14 +185,18 @@ def read_ours(workdir: Path, launched: float) -> dict[str, Any]:
         if pd.isna(fit):
             # A pruned run logs no fit_seconds; its epochs' own times are what fit spent.
             fit = sum(m.value for m in client.get_metric_history(run["run_id"], "epoch_seconds"))
-        evaluate, data = (0.0 if pd.isna(run.get(k)) else float(run.get(k)) for k in ("metrics.eval_seconds", "metrics.data_seconds"))
+        evaluate, data = (
+            0.0 if pd.isna(run.get(k)) else float(run.get(k)) for k in ("metrics.eval_seconds", "metrics.data_seconds")
+        )
         trial.update(fit_s=float(fit), eval_s=evaluate)
         if run["status"] == "FINISHED":
             duration = (run["end_time"] - run["start_time"]).total_seconds()
             in_run_overheads.append(duration - fit - evaluate - data)
     best = study.best_trial
     return {
-        "trials": trials, "best_params": best.params, "best_value": best.value,
+        "trials": trials,
+        "best_params": best.params,
+        "best_value": best.value,
         "in_run_overhead_s": float(np.median(in_run_overheads)) if in_run_overheads else float("nan"),
     }
 
@@ -191,8 +206,19 @@ def run_peer(method: str, seed: int, setup: Setup) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     launched = time.time()
     command = [
-        sys.executable, str(ROOT / "benchmarks" / "search_peers.py"), method, "--seed", str(seed),
-        "--budget", str(setup.budget), "--out", str(out), "--launched", str(launched), "--overrides", *setup.overrides,
+        sys.executable,
+        str(ROOT / "benchmarks" / "search_peers.py"),
+        method,
+        "--seed",
+        str(seed),
+        "--budget",
+        str(setup.budget),
+        "--out",
+        str(out),
+        "--launched",
+        str(launched),
+        "--overrides",
+        *setup.overrides,
     ]
     done = subprocess.run(command, env=setup.env, capture_output=True, text=True, check=False)
     wall = time.time() - launched
@@ -207,10 +233,15 @@ def summarize_run(method: str, seed: int, result: dict[str, Any]) -> dict[str, A
     reached = complete[complete["value"] >= result["best_value"]]["end_s"].min()
     outside_keras = trials["end_s"] - trials["start_s"] - trials["fit_s"] - trials["eval_s"]
     return {
-        "method": method, "seed": seed, "trials": len(trials),
-        "complete": int((trials["state"] == "COMPLETE").sum()), "pruned": int((trials["state"] == "PRUNED").sum()),
-        "epochs_trained": int(trials["epochs"].sum()), "best_val_acc": result["best_value"],
-        "seconds_to_best": float(reached), "wall_s": result["wall_s"],
+        "method": method,
+        "seed": seed,
+        "trials": len(trials),
+        "complete": int((trials["state"] == "COMPLETE").sum()),
+        "pruned": int((trials["state"] == "PRUNED").sum()),
+        "epochs_trained": int(trials["epochs"].sum()),
+        "best_val_acc": result["best_value"],
+        "seconds_to_best": float(reached),
+        "wall_s": result["wall_s"],
         "startup_s": float(trials["start_s"].min()),
         "overhead_s_per_trial": float(outside_keras.median()),
         "outside_keras_s": float(result["wall_s"] - trials["fit_s"].sum() - trials["eval_s"].sum()),
@@ -224,13 +255,22 @@ def refit(rows: pd.DataFrame, setup: Setup) -> pd.Series:
     configs = [json.loads(p) for p in rows["best_params"].unique()]
     (setup.out / "best_configs.json").write_text(json.dumps(configs, indent=1))
     command = [
-        sys.executable, str(ROOT / "benchmarks" / "search_peers.py"), "refit", "--configs", str(setup.out / "best_configs.json"),
-        "--out", str(setup.out / "refits.json"), "--overrides", *setup.overrides,
+        sys.executable,
+        str(ROOT / "benchmarks" / "search_peers.py"),
+        "refit",
+        "--configs",
+        str(setup.out / "best_configs.json"),
+        "--out",
+        str(setup.out / "refits.json"),
+        "--overrides",
+        *setup.overrides,
     ]
     done = subprocess.run(command, env=setup.env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"refit exited {done.returncode}:\n{done.stderr[-3000:]}")
-    test_acc = {json.dumps(r["params"], sort_keys=True): r["test_acc"] for r in json.loads((setup.out / "refits.json").read_text())}
+    test_acc = {
+        json.dumps(r["params"], sort_keys=True): r["test_acc"] for r in json.loads((setup.out / "refits.json").read_text())
+    }
     return rows["best_params"].map(test_acc)
 
 
@@ -243,7 +283,16 @@ def interval95(values: pd.Series) -> tuple[float, float]:
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    columns = ["best_val_acc", "refit_test_acc", "seconds_to_best", "trials", "epochs_trained", "startup_s", "overhead_s_per_trial", "outside_keras_s"]
+    columns = [
+        "best_val_acc",
+        "refit_test_acc",
+        "seconds_to_best",
+        "trials",
+        "epochs_trained",
+        "startup_s",
+        "overhead_s_per_trial",
+        "outside_keras_s",
+    ]
     rows = []
     for method, group in runs.groupby("method", sort=False):
         row = {"method": method, "seeds": len(group)}
@@ -275,7 +324,7 @@ def plot_best_so_far(trials: pd.DataFrame, budget: float, path: Path) -> None:
             # Before a method's first complete trial every seed is NaN: nothing to draw yet.
             warnings.simplefilter("ignore", RuntimeWarning)
             mean, low, high = np.nanmean(curves, axis=0), np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
-        line, = ax.plot(grid, mean, label=method)
+        (line,) = ax.plot(grid, mean, label=method)
         ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15)
     ax.axvline(budget, color="grey", linestyle=":", label="budget (counted from each search's start)")
     ax.set_xlabel("wall seconds since the method's process started")
@@ -332,7 +381,9 @@ def main() -> None:
     env.pop("MLFLOW_TRACKING_URI", None)
     env.setdefault("SEQSWEEP_CACHE_DIR", str(out / "data-cache"))
     source = str(Path(args.source).resolve())
-    setup = Setup(source, data_overrides(source, args.n_train, args.maxlen, args.num_words), args.budget, out, env, ours_trials)
+    setup = Setup(
+        source, data_overrides(source, args.n_train, args.maxlen, args.num_words), args.budget, out, env, ours_trials
+    )
     warm_cache(setup)
 
     rows, trial_rows = [], []
@@ -351,7 +402,11 @@ def main() -> None:
     summary = summary_table(runs)
     summary.to_csv(out / "summary.csv", index=False)
     plot_best_so_far(trials, args.budget, out / "best_val_acc_vs_time.png")
-    (out / "settings.json").write_text(json.dumps({**vars(args), "out": str(out), "overrides": setup.overrides, "ours_trials": ours_trials}, indent=1, default=str))
+    (out / "settings.json").write_text(
+        json.dumps(
+            {**vars(args), "out": str(out), "overrides": setup.overrides, "ours_trials": ours_trials}, indent=1, default=str
+        )
+    )
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"results: {out}")
 

@@ -89,8 +89,13 @@ def fit(cfg: DictConfig, data, callbacks: list, epochs: int) -> dict[str, list[f
     keras.utils.set_random_seed(cfg.trainer.seed)
     model = build_model(cfg, data)
     history = model.fit(
-        data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=epochs,
-        batch_size=cfg.trainer.batch_size, callbacks=[FitClock(), *callbacks], verbose=0,
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=epochs,
+        batch_size=cfg.trainer.batch_size,
+        callbacks=[FitClock(), *callbacks],
+        verbose=0,
     )
     return history.history
 
@@ -167,16 +172,24 @@ def run_keras_tuner(overrides: list[str], seed: int, budget: float) -> dict[str,
                 return super().run_trial(trial, *args, **kwargs)
             finally:
                 values = trial.hyperparameters.values
-                records.append({
-                    "number": len(records), "start_s": started, "fit_s": sum(FitClock.seconds), "eval_s": 0.0,
-                    "epochs": values["tuner/epochs"] - values.get("tuner/initial_epoch", 0),
-                })
+                records.append(
+                    {
+                        "number": len(records),
+                        "start_s": started,
+                        "fit_s": sum(FitClock.seconds),
+                        "eval_s": 0.0,
+                        "epochs": values["tuner/epochs"] - values.get("tuner/initial_epoch", 0),
+                    }
+                )
 
         def on_trial_end(self, trial) -> None:
             super().on_trial_end(trial)
             score = self.oracle.get_trial(trial.trial_id).score
-            records[-1].update(end_s=time.time() - LAUNCHED, state="COMPLETE" if score is not None else "FAIL",
-                               value=None if score is None else float(score))
+            records[-1].update(
+                end_s=time.time() - LAUNCHED,
+                state="COMPLETE" if score is not None else "FAIL",
+                value=None if score is None else float(score),
+            )
 
     def build(hp) -> keras.Model:
         keras.backend.clear_session()
@@ -184,13 +197,26 @@ def run_keras_tuner(overrides: list[str], seed: int, budget: float) -> dict[str,
 
     with tempfile.TemporaryDirectory() as directory:
         tuner = TimedHyperband(
-            build, objective=keras_tuner.Objective("val_acc", direction="max"), max_epochs=MAX_EPOCHS, factor=3,
-            hyperband_iterations=1000, seed=seed, directory=directory, project_name="imdb", overwrite=True,
+            build,
+            objective=keras_tuner.Objective("val_acc", direction="max"),
+            max_epochs=MAX_EPOCHS,
+            factor=3,
+            hyperband_iterations=1000,
+            seed=seed,
+            directory=directory,
+            project_name="imdb",
+            overwrite=True,
         )
         cfg = next(iter(configs.values()))
         try:
-            tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                         batch_size=cfg.trainer.batch_size, callbacks=[FitClock()], verbose=0)
+            tuner.search(
+                data.x_train,
+                data.y_train,
+                validation_data=(data.x_val, data.y_val),
+                batch_size=cfg.trainer.batch_size,
+                callbacks=[FitClock()],
+                verbose=0,
+            )
         except BudgetSpent:
             pass
         best = tuner.oracle.get_best_trials(1)[0]
@@ -206,8 +232,12 @@ def run_refits(overrides: list[str], configs: list[dict[str, Any]]) -> list[dict
         for params in configs:
             cfg = compose(
                 config_name="config",
-                overrides=[*overrides, "data.n_test=null", "trainer.evaluate_test=true",
-                           *(f"{key}={value}" for key, value in params.items())],
+                overrides=[
+                    *overrides,
+                    "data.n_test=null",
+                    "trainer.evaluate_test=true",
+                    *(f"{key}={value}" for key, value in params.items()),
+                ],
             )
             metrics = train(cfg, verbose=0).metrics
             results.append({"params": params, "test_acc": metrics["test_acc"], "val_acc": metrics["val_acc"]})

@@ -40,8 +40,13 @@ def data_overrides(source: str, n_train: int, maxlen: int, num_words: int) -> li
     """The same data for every method and seed: the training subset is drawn with a fixed
     `trainer.seed`, so only the search itself differs between seeds."""
     return [
-        f"data.source={source}", f"data.n_train={n_train}", f"data.maxlen={maxlen}", f"data.num_words={num_words}",
-        "trainer.validation_split=0.2", f"trainer.epochs={MAX_EPOCHS}", "trainer.seed=0",
+        f"data.source={source}",
+        f"data.n_train={n_train}",
+        f"data.maxlen={maxlen}",
+        f"data.num_words={num_words}",
+        "trainer.validation_split=0.2",
+        f"trainer.epochs={MAX_EPOCHS}",
+        "trainer.seed=0",
     ]
 
 

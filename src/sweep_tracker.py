@@ -22,7 +22,15 @@ from typing import Any
 import mlflow
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from hydra_plugins.seqsweep_plugins import JobContext, SweepConfigError, SweepEnd, SweepRefused, SweepStart, SweepTracker, mask_secrets
+from hydra_plugins.seqsweep_plugins import (
+    JobContext,
+    SweepConfigError,
+    SweepEnd,
+    SweepRefused,
+    SweepStart,
+    SweepTracker,
+    mask_secrets,
+)
 from src.tracking.params import flatten_config
 from src.tracking.store import connect
 from src.tracking.summary import sweep_table
@@ -55,7 +63,13 @@ class MlflowSweepTracker(SweepTracker):
             "sweep_directions": ",".join(sweep.directions),
         }
         if sweep.study:
-            tags.update({"optuna_study": sweep.study["name"], "optuna_storage": sweep.study["storage"], "optuna_sampler": sweep.study["sampler"]})
+            tags.update(
+                {
+                    "optuna_study": sweep.study["name"],
+                    "optuna_storage": sweep.study["storage"],
+                    "optuna_sampler": sweep.study["sampler"],
+                }
+            )
         if sweep.sweep_key:
             tags["sweep_key"] = sweep.sweep_key
         unfinished = self._unfinished(experiment_id, sweep.sweep_key)
@@ -68,18 +82,29 @@ class MlflowSweepTracker(SweepTracker):
                     f"{len(self._finished_children(last.info.run_id))} trial(s) finished; resume it with hydra.sweeper.resume=last "
                     "(only the missing points run), or start a new sweep with hydra.sweeper.resume=never"
                 )
-            run = self.client.create_run(experiment_id, run_name=self._unique_name(experiment_id, display_label(sweep)), tags=tags)
-            self.client.log_batch(run.info.run_id, params=[mlflow.entities.Param(k, v) for k, v in shared_settings(sweep).items()])
+            run = self.client.create_run(
+                experiment_id, run_name=self._unique_name(experiment_id, display_label(sweep)), tags=tags
+            )
+            self.client.log_batch(
+                run.info.run_id, params=[mlflow.entities.Param(k, v) for k, v in shared_settings(sweep).items()]
+            )
         else:
             self.client.update_run(run.info.run_id, status="RUNNING")
             self.client.set_tag(run.info.run_id, "sweep_owner", OWNER)
             children = self._children(run.info.run_id)
-            finished = [c.data.tags["sweep_point"].split(" ") for c in children if c.info.status == "FINISHED" and "sweep_point" in c.data.tags]
+            finished = [
+                c.data.tags["sweep_point"].split(" ")
+                for c in children
+                if c.info.status == "FINISHED" and "sweep_point" in c.data.tags
+            ]
             numbers = [int(c.data.tags.get("sweep_trial", -1)) for c in children]
             self.resumed = (finished, max(numbers, default=-1) + 1)
         self.parent_run_id = run.info.run_id
         atexit.register(self._close_if_open, "FAILED")
-        print(f"[sweep] MLflow parent run '{run.info.run_name}' ({self.parent_run_id}) in experiment '{sweep.config.tracking.experiment_name}'", flush=True)
+        print(
+            f"[sweep] MLflow parent run '{run.info.run_name}' ({self.parent_run_id}) in experiment '{sweep.config.tracking.experiment_name}'",
+            flush=True,
+        )
         return {"mlflow_parent_run_id": self.parent_run_id, "mlflow_parent_run_name": run.info.run_name}
 
     def resume_state(self) -> tuple[list[list[str]], int]:
@@ -107,7 +132,10 @@ class MlflowSweepTracker(SweepTracker):
     def _unique_name(self, experiment_id: str, label: str) -> str:
         """`imdb_optuna 11-24 15:30:07`, with a suffix when another sweep started in the same second."""
         name = f"{label} {time.strftime('%m-%d %H:%M:%S')}"
-        taken = {r.info.run_name for r in self.client.search_runs([experiment_id], filter_string=f"attributes.run_name LIKE '{name}%'")}
+        taken = {
+            r.info.run_name
+            for r in self.client.search_runs([experiment_id], filter_string=f"attributes.run_name LIKE '{name}%'")
+        }
         suffix = 2
         unique = name
         while unique in taken:
@@ -119,7 +147,8 @@ class MlflowSweepTracker(SweepTracker):
         if not key:
             return []
         return self.client.search_runs(
-            [experiment_id], filter_string=f"tags.sweep_key = '{key}' and attributes.status != 'FINISHED' and attributes.status != 'RUNNING'",
+            [experiment_id],
+            filter_string=f"tags.sweep_key = '{key}' and attributes.status != 'FINISHED' and attributes.status != 'RUNNING'",
             order_by=["attributes.start_time DESC"],
         )
 
@@ -128,7 +157,9 @@ class MlflowSweepTracker(SweepTracker):
             try:
                 run = self.client.get_run(resume)
             except mlflow.exceptions.MlflowException:
-                raise SweepConfigError("hydra.sweeper.resume", resume, "last, never, or the id of a sweep's parent run in this store") from None
+                raise SweepConfigError(
+                    "hydra.sweeper.resume", resume, "last, never, or the id of a sweep's parent run in this store"
+                ) from None
             if run.data.tags.get("sweep") != "true":
                 raise SweepConfigError("hydra.sweeper.resume", resume, "the id of a sweep's parent run (this run is a trial)")
             return run
@@ -139,7 +170,9 @@ class MlflowSweepTracker(SweepTracker):
 
     def _children(self, parent_run_id: str) -> list[Any]:
         parent = self.client.get_run(parent_run_id)
-        return self.client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=50000)
+        return self.client.search_runs(
+            [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=50000
+        )
 
     def _finished_children(self, parent_run_id: str) -> list[Any]:
         return [run for run in self._children(parent_run_id) if run.info.status == "FINISHED"]
@@ -154,7 +187,11 @@ class MlflowSweepTracker(SweepTracker):
     def _log_results(self, end: SweepEnd) -> None:
         # COMPLETE, PRUNED, FAIL (the trial's own), LOST (its worker died) as the UI's column names.
         names = {"COMPLETE": "trials_finished", "PRUNED": "trials_pruned", "FAIL": "trials_failed", "LOST": "trials_lost"}
-        metrics = {"trials": sum(end.counts.values()), **{names[k]: v for k, v in end.counts.items()}, "wall_seconds": round(end.seconds, 2)}
+        metrics = {
+            "trials": sum(end.counts.values()),
+            **{names[k]: v for k, v in end.counts.items()},
+            "wall_seconds": round(end.seconds, 2),
+        }
         if end.best and len(end.objectives) == 1:
             best = end.best[0]
             metrics[f"best_{end.objectives[0]}"] = float(best[end.objectives[0]])
@@ -171,7 +208,10 @@ class MlflowSweepTracker(SweepTracker):
 
             self.client.log_text(self.parent_run_id, pd.DataFrame(end.best).to_csv(index=False), "pareto_front.csv")
             self.client.set_tag(self.parent_run_id, "pareto_front_trials", ",".join(str(row["trial"]) for row in end.best))
-        self.client.log_batch(self.parent_run_id, metrics=[mlflow.entities.Metric(k, float(v), int(time.time() * 1000), 0) for k, v in metrics.items()])
+        self.client.log_batch(
+            self.parent_run_id,
+            metrics=[mlflow.entities.Metric(k, float(v), int(time.time() * 1000), 0) for k, v in metrics.items()],
+        )
         if end.message:
             self.client.set_tag(self.parent_run_id, "sweep_message", mask_secrets(end.message)[:5000])
 
@@ -223,7 +263,11 @@ def shared_settings(sweep: SweepStart) -> dict[str, str]:
         flat = flatten_config(cfg)
     except Exception:  # noqa: BLE001 - an interpolation only a trial can resolve: log the unresolved leaves
         flat = {}
-    return {k: mask_secrets(v)[:6000] for k, v in flat.items() if not any(k == key or k.startswith(key + ".") for key in sweep.varying)}
+    return {
+        k: mask_secrets(v)[:6000]
+        for k, v in flat.items()
+        if not any(k == key or k.startswith(key + ".") for key in sweep.varying)
+    }
 
 
 def close_dead_sweeps(client: mlflow.MlflowClient, experiment_id: str) -> int:
@@ -235,11 +279,18 @@ def close_dead_sweeps(client: mlflow.MlflowClient, experiment_id: str) -> int:
         owner = parent.data.tags.get("sweep_owner", "")
         if not _process_is_gone(owner):
             continue
-        children = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}' and attributes.status = 'RUNNING'")
+        children = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}' and attributes.status = 'RUNNING'",
+        )
         for child in children:
-            client.set_tag(child.info.run_id, "error", f"its sweep process ({owner}) died; closed by the next sweep on this store")
+            client.set_tag(
+                child.info.run_id, "error", f"its sweep process ({owner}) died; closed by the next sweep on this store"
+            )
             client.set_terminated(child.info.run_id, "FAILED")
-        client.set_tag(parent.info.run_id, "error", f"its sweep process ({owner}) died; closed by the next sweep on this store")
+        client.set_tag(
+            parent.info.run_id, "error", f"its sweep process ({owner}) died; closed by the next sweep on this store"
+        )
         client.set_terminated(parent.info.run_id, "KILLED")
         closed += 1 + len(children)
     return closed

@@ -1,9 +1,9 @@
 """Train one model, or a sweep of them, and track every trial in MLflow.
 
-    python -m src.train                                   # one run with the defaults
-    python -m src.train model=lstm data.n_train=1000      # one run, overridden
-    python -m src.train -m model=simplernn,lstm,gru data.n_train=10,100,25000
-    python -m src.train +sweeps=main_grid                 # a named preset from sweeps/
+python -m src.train                                   # one run with the defaults
+python -m src.train model=lstm data.n_train=1000      # one run, overridden
+python -m src.train -m model=simplernn,lstm,gru data.n_train=10,100,25000
+python -m src.train +sweeps=main_grid                 # a named preset from sweeps/
 """
 
 from __future__ import annotations

@@ -39,8 +39,18 @@ ACTIVATIONS = sorted(
 )
 
 _POSITIVE_INTS = [
-    "model.units", "model.embedding_dim", "model.num_layers", "trainer.epochs", "trainer.batch_size",
-    "trainer.eval_batch_size", "model.kernel_size", "data.maxlen", "data.num_words", "data.bits", "data.n_train", "data.n_test",
+    "model.units",
+    "model.embedding_dim",
+    "model.num_layers",
+    "trainer.epochs",
+    "trainer.batch_size",
+    "trainer.eval_batch_size",
+    "model.kernel_size",
+    "data.maxlen",
+    "data.num_words",
+    "data.bits",
+    "data.n_train",
+    "data.n_test",
 ]
 _FRACTIONS = ["model.dropout", "model.recurrent_dropout", "trainer.validation_split"]
 # exact_match is logged by data=binary_addition only.
@@ -125,7 +135,8 @@ def _check_model_takes_data(cfg: DictConfig) -> None:
     kind = wanted.kind if wanted is not None else provided[0]
     if kind not in provided or kind not in accepted:
         raise ConfigError(
-            "model", cfg.model.name,
+            "model",
+            cfg.model.name,
             f"data={cfg.data.name} gives {' or '.join(provided)} inputs, but model {cfg.model.name} only takes "
             f"{' or '.join(accepted)}; choose a model whose builder takes {' or '.join(provided)} (see conf/model/)",
         )
@@ -159,9 +170,7 @@ def _check_num_words(cfg: DictConfig) -> None:
     # Ids 0 and 1 are padding and unknown words (src/data/tokenize.py); Keras refuses fewer than
     # 2 tokens, and with exactly 2 every word of every review becomes "unknown". 3 keeps one word.
     if num_words is not None and isinstance(num_words, int) and not isinstance(num_words, bool) and num_words < 3:
-        raise ConfigError(
-            "data.num_words", num_words, "a whole number >= 3 (ids 0 and 1 are padding and unknown words)"
-        )
+        raise ConfigError("data.num_words", num_words, "a whole number >= 3 (ids 0 and 1 are padding and unknown words)")
 
 
 def _check_experiment_name(cfg: DictConfig) -> None:
@@ -173,7 +182,9 @@ def _check_experiment_name(cfg: DictConfig) -> None:
 def _check_verbose(cfg: DictConfig) -> None:
     verbose = OmegaConf.select(cfg, "trainer.verbose")
     if verbose is not None and (isinstance(verbose, bool) or verbose not in (0, 1, 2)):
-        raise ConfigError("trainer.verbose", verbose, "null (automatic), 0 (silent), 1 (progress bar) or 2 (one line per epoch)")
+        raise ConfigError(
+            "trainer.verbose", verbose, "null (automatic), 0 (silent), 1 (progress bar) or 2 (one line per epoch)"
+        )
 
 
 def _check_validation_split(cfg: DictConfig, objectives: Sequence[str]) -> None:
@@ -240,9 +251,7 @@ def _check_known_keys(cfg: DictConfig) -> None:
 def _below_a_known_value(cfg: DictConfig, key: str, known: frozenset[str]) -> bool:
     """Inside a known key whose value is not a mapping (e.g. null in the YAML) anything goes."""
     parts = key.split(".")
-    return any(
-        ".".join(parts[:n]) in known and not _is_dict(cfg, ".".join(parts[:n])) for n in range(1, len(parts))
-    )
+    return any(".".join(parts[:n]) in known and not _is_dict(cfg, ".".join(parts[:n])) for n in range(1, len(parts)))
 
 
 def _unknown_key(cfg: DictConfig, key: str, known: frozenset[str]) -> ConfigError:

@@ -16,9 +16,17 @@ def _config(mini_archive: Path, cache_dir: Path, *overrides: str):
         return compose(
             config_name="config",
             overrides=[
-                f"data.source={mini_archive}", f"data.cache_dir={cache_dir}", "data.n_train=200", "data.n_test=100",
-                "data.maxlen=20", "model=gru", "model.units=8", "model.dropout=0.2", "model.recurrent_dropout=0.2",
-                "trainer.epochs=2", *overrides,
+                f"data.source={mini_archive}",
+                f"data.cache_dir={cache_dir}",
+                "data.n_train=200",
+                "data.n_test=100",
+                "data.maxlen=20",
+                "model=gru",
+                "model.units=8",
+                "model.dropout=0.2",
+                "model.recurrent_dropout=0.2",
+                "trainer.epochs=2",
+                *overrides,
             ],
         )
 
@@ -34,6 +42,8 @@ def test_same_seed_gives_identical_metrics_and_history(mini_archive: Path, cache
 
 def test_another_seed_gives_other_numbers(mini_archive: Path, cache_dir: Path) -> None:
     # Guards the test above against comparing numbers that ignore the seed altogether.
-    runs = [train(_config(mini_archive, cache_dir, "trainer.deterministic=true", f"trainer.seed={seed}"), verbose=0)
-            for seed in (7, 8)]
+    runs = [
+        train(_config(mini_archive, cache_dir, "trainer.deterministic=true", f"trainer.seed={seed}"), verbose=0)
+        for seed in (7, 8)
+    ]
     assert runs[0].history["val_loss"] != runs[1].history["val_loss"]

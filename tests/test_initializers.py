@@ -25,13 +25,18 @@ def config(*overrides: str, with_hydra: bool = False):
 
 
 def weights_of(model: keras.Model, layer_type: type) -> dict[str, np.ndarray]:
-    layer = next(l for l in model.layers if isinstance(l, layer_type))
+    layer = next(candidate for candidate in model.layers if isinstance(candidate, layer_type))
     return {w.path.rsplit("/", 1)[-1]: np.asarray(w) for w in layer.weights}
 
 
 def test_random_normal_scale_is_the_std_of_kernel_recurrent_and_output_weights():
-    cfg = config("data=binary_addition", "model.units=64", "model.kernel_initializer=random_normal",
-                 "model.recurrent_initializer=random_normal", "model.init_scale=5")
+    cfg = config(
+        "data=binary_addition",
+        "model.units=64",
+        "model.kernel_initializer=random_normal",
+        "model.recurrent_initializer=random_normal",
+        "model.init_scale=5",
+    )
     model = instantiate(cfg.model, spec=BITS)
     rnn = weights_of(model, keras.layers.SimpleRNN)
     assert rnn["kernel"].std() == pytest.approx(5, rel=0.15)
@@ -42,8 +47,9 @@ def test_random_normal_scale_is_the_std_of_kernel_recurrent_and_output_weights()
 def test_scale_is_the_variance_scale_of_he_and_glorot():
     # he_normal: std = sqrt(scale / fan_in); glorot_normal: sqrt(scale / mean(fan_in, fan_out)); 64 x 64 weights.
     for initializer, expected in [("he_normal", np.sqrt(3 / 64)), ("glorot_normal", np.sqrt(3 / 64))]:
-        cfg = config("data=binary_addition", "model.units=64", f"model.recurrent_initializer={initializer}",
-                     "model.init_scale=3")
+        cfg = config(
+            "data=binary_addition", "model.units=64", f"model.recurrent_initializer={initializer}", "model.init_scale=3"
+        )
         recurrent = weights_of(instantiate(cfg.model, spec=BITS), keras.layers.SimpleRNN)["recurrent_kernel"]
         # Truncated normal (VarianceScaling's "normal") keeps its std; sampling noise on 4096 values is ~2%.
         assert recurrent.std() == pytest.approx(expected, rel=0.1), initializer
@@ -58,7 +64,11 @@ def test_default_scale_keeps_keras_defaults():
 
 def test_dense_models_take_the_knobs():
     cfg = config("model=dense_bow", "model.kernel_initializer=random_normal", "model.init_scale=0.5")
-    kernels = [np.asarray(l.kernel) for l in instantiate(cfg.model, spec=TOKENS).layers if isinstance(l, keras.layers.Dense)]
+    kernels = [
+        np.asarray(layer.kernel)
+        for layer in instantiate(cfg.model, spec=TOKENS).layers
+        if isinstance(layer, keras.layers.Dense)
+    ]
     assert kernels[0].std() == pytest.approx(0.5, rel=0.1)
 
 
@@ -84,8 +94,11 @@ def test_preset_grid_is_the_numpy_study():
     cfg = config("+sweeps=binary_addition_init", with_hydra=True)
     params = cfg.hydra.sweeper.params
     assert {key: len(str(value).split(",")) for key, value in params.items()} == {
-        "model.units": 3, "model.kernel_initializer": 3, "model.init_scale": 3,
-        "optimizer.learning_rate": 3, "model.activation": 3,
+        "model.units": 3,
+        "model.kernel_initializer": 3,
+        "model.init_scale": 3,
+        "optimizer.learning_rate": 3,
+        "model.activation": 3,
     }
     assert cfg.model.recurrent_initializer == cfg.model.kernel_initializer, "one initializer for every weight"
     assert cfg.optimizer._target_ == "keras.optimizers.SGD"
@@ -101,8 +114,14 @@ def test_output_activation_replaces_the_task_head_when_given():
 @pytest.mark.slow
 def test_relu_at_a_large_scale_fails_with_the_epoch_of_divergence(run_cli, store_runs):
     done = run_cli(
-        "+sweeps=binary_addition_init", "trainer.epochs=2", "model.units=16", "model.kernel_initializer=random_normal",
-        "model.init_scale=0.1,5", "optimizer.learning_rate=0.1", "model.activation=relu", source=None,
+        "+sweeps=binary_addition_init",
+        "trainer.epochs=2",
+        "model.units=16",
+        "model.kernel_initializer=random_normal",
+        "model.init_scale=0.1,5",
+        "optimizer.learning_rate=0.1",
+        "model.activation=relu",
+        source=None,
     )
     runs = store_runs("binary_addition")
     trials = runs[runs["tags.mlflow.parentRunId"].notna()].set_index("params.model.init_scale")

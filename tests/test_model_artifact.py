@@ -22,8 +22,14 @@ def trained(mini_archive: Path, cache_dir: Path):
         cfg = compose(
             config_name="config",
             overrides=[
-                f"data.source={mini_archive}", f"data.cache_dir={cache_dir}", "data.n_train=50", "data.n_test=40",
-                "data.maxlen=20", "model=lstm", "model.units=4", "trainer.epochs=1",
+                f"data.source={mini_archive}",
+                f"data.cache_dir={cache_dir}",
+                "data.n_train=50",
+                "data.n_test=40",
+                "data.maxlen=20",
+                "model=lstm",
+                "model.units=4",
+                "trainer.epochs=1",
             ],
         )
     return train(cfg, verbose=0)

@@ -23,10 +23,10 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
+from hydra_plugins.seqsweep_plugins._console import SweepConfigError
 from hydra_plugins.seqsweep_plugins.optuna_sweeper._search_space import (
     parse_search_space,
 )
-from hydra_plugins.seqsweep_plugins._console import SweepConfigError
 
 TINY = ["model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20"]
 OPTUNA = ["-m", "hydra/sweeper=optuna", "hydra.sweeper.sampler.seed=7"]
@@ -37,19 +37,21 @@ def load_study(tmp_path, name: str) -> optuna.Study:
 
 
 def test_sweep_syntax_maps_one_to_one_to_optuna_distributions():
-    distributions, fixed = parse_search_space([
-        "model=simplernn,gru",
-        "optimizer=choice(adam, sgd)",
-        "model.units=range(16, 65, 16)",
-        "model.dropout=range(0.0, 0.5, 0.1)",
-        "model.recurrent_dropout=interval(0.0, 0.3)",
-        "optimizer.learning_rate=tag(log, interval(1e-4, 1e-2))",
-        "model.embedding_dim=tag(int, interval(8, 32))",
-        "data.maxlen=tag(log, int, interval(10, 100))",
-        "model.unroll=true,false",
-        "model.recurrent_activation=null,sigmoid",
-        "trainer.epochs=3",
-    ])
+    distributions, fixed = parse_search_space(
+        [
+            "model=simplernn,gru",
+            "optimizer=choice(adam, sgd)",
+            "model.units=range(16, 65, 16)",
+            "model.dropout=range(0.0, 0.5, 0.1)",
+            "model.recurrent_dropout=interval(0.0, 0.3)",
+            "optimizer.learning_rate=tag(log, interval(1e-4, 1e-2))",
+            "model.embedding_dim=tag(int, interval(8, 32))",
+            "data.maxlen=tag(log, int, interval(10, 100))",
+            "model.unroll=true,false",
+            "model.recurrent_activation=null,sigmoid",
+            "trainer.epochs=3",
+        ]
+    )
     assert distributions["model"] == CategoricalDistribution(["simplernn", "gru"])
     assert distributions["optimizer"] == CategoricalDistribution(["adam", "sgd"])
     # Hydra's range excludes its stop, like Python's: 16, 32, 48, 64.
@@ -68,19 +70,34 @@ def test_sweep_syntax_maps_one_to_one_to_optuna_distributions():
     distributions, fixed = parse_search_space(["model.units=choice(8, 16)", "model.units=32"])
     assert distributions == {} and fixed == {"model.units": "32"}
 
-    for bad in ["model.units=range(10, 1)", "optimizer.learning_rate=tag(log, interval(0, 1))",
-                "model.units=tag(int, interval(1.5, 8))", "model.units=interval(8, 8)", "model.units=choice(8,"]:
+    for bad in [
+        "model.units=range(10, 1)",
+        "optimizer.learning_rate=tag(log, interval(0, 1))",
+        "model.units=tag(int, interval(1.5, 8))",
+        "model.units=interval(8, 8)",
+        "model.units=choice(8,",
+    ]:
         with pytest.raises(SweepConfigError, match=r"^hydra\.sweeper\.params\.(model\.units|optimizer\.learning_rate)="):
             parse_search_space([bad])
 
 
 def test_two_objectives_make_a_pareto_front_stored_on_the_parent(run_cli, store_runs, tmp_path):
     done = run_cli(
-        *OPTUNA, "hydra.sweeper.study_name=pareto", "hydra.sweeper.n_trials=4",
-        "hydra.sweeper.objectives=[val_acc,fit_seconds]", "hydra.sweeper.direction=[maximize,minimize]",
-        "hydra.sweeper.sampler._target_=optuna.samplers.NSGAIISampler", "+hydra.sweeper.sampler.population_size=2",
-        "model=simplernn,gru", "model.units=range(4, 9, 4)", "optimizer.learning_rate=tag(log, interval(1e-3, 1e-2))",
-        "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20", "data.n_train=60", "trainer.epochs=2",
+        *OPTUNA,
+        "hydra.sweeper.study_name=pareto",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.objectives=[val_acc,fit_seconds]",
+        "hydra.sweeper.direction=[maximize,minimize]",
+        "hydra.sweeper.sampler._target_=optuna.samplers.NSGAIISampler",
+        "+hydra.sweeper.sampler.population_size=2",
+        "model=simplernn,gru",
+        "model.units=range(4, 9, 4)",
+        "optimizer.learning_rate=tag(log, interval(1e-3, 1e-2))",
+        "model.embedding_dim=8",
+        "data.num_words=500",
+        "data.maxlen=20",
+        "data.n_train=60",
+        "trainer.epochs=2",
     )
     study = load_study(tmp_path, "pareto")
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
@@ -120,9 +137,16 @@ def test_a_clearly_worse_trial_is_pruned_and_recorded_killed(run_cli, store_runs
     # stops it there. The second command continues the study the first one created, with the
     # same search space (a one-value choice) and another fixed learning rate.
     common = [
-        *OPTUNA, "hydra.sweeper.study_name=prune", "data=binary_addition", "data.n_train=1000", "data.n_test=100",
-        "model.units=choice(8)", "trainer.epochs=3", "+hydra.sweeper.pruner._target_=optuna.pruners.MedianPruner",
-        "+hydra.sweeper.pruner.n_startup_trials=1", "+hydra.sweeper.pruner.n_warmup_steps=0",
+        *OPTUNA,
+        "hydra.sweeper.study_name=prune",
+        "data=binary_addition",
+        "data.n_train=1000",
+        "data.n_test=100",
+        "model.units=choice(8)",
+        "trainer.epochs=3",
+        "+hydra.sweeper.pruner._target_=optuna.pruners.MedianPruner",
+        "+hydra.sweeper.pruner.n_startup_trials=1",
+        "+hydra.sweeper.pruner.n_warmup_steps=0",
     ]
     run_cli(*common, "hydra.sweeper.n_trials=1", "optimizer.learning_rate=0.03", source=None)
     done = run_cli(*common, "hydra.sweeper.n_trials=2", "optimizer.learning_rate=1e-9", source=None)
@@ -148,9 +172,18 @@ def test_failed_trials_are_fail_in_optuna_and_failed_in_mlflow(run_cli, store_ru
     # SGD with this learning rate makes the loss NaN in the first epoch; the sweep goes on, and
     # since every trial failed it exits non-zero.
     done = run_cli(
-        *OPTUNA, "hydra.sweeper.study_name=nan", "hydra.sweeper.n_trials=2", "data=binary_addition",
-        "data.n_train=200", "data.n_test=50", "model.activation=relu", "optimizer=sgd",
-        "optimizer.learning_rate=choice(1e12, 1e13)", "trainer.epochs=2", source=None, check=False,
+        *OPTUNA,
+        "hydra.sweeper.study_name=nan",
+        "hydra.sweeper.n_trials=2",
+        "data=binary_addition",
+        "data.n_train=200",
+        "data.n_test=50",
+        "model.activation=relu",
+        "optimizer=sgd",
+        "optimizer.learning_rate=choice(1e12, 1e13)",
+        "trainer.epochs=2",
+        source=None,
+        check=False,
     )
     assert done.returncode == 1 and done.stderr.strip().splitlines()[-1] == "error: every trial failed (2)"
     trials = load_study(tmp_path, "nan").trials
@@ -165,8 +198,17 @@ def test_failed_trials_are_fail_in_optuna_and_failed_in_mlflow(run_cli, store_ru
 
 def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir, mini_archive, store_runs):
     command = [
-        sys.executable, "-m", "src.train", *OPTUNA, "hydra.sweeper.study_name=resume", "hydra.sweeper.n_trials=3",
-        "model=simplernn,gru", *TINY, "data.n_train=60", "trainer.epochs=6", f"data.source={mini_archive}",
+        sys.executable,
+        "-m",
+        "src.train",
+        *OPTUNA,
+        "hydra.sweeper.study_name=resume",
+        "hydra.sweeper.n_trials=3",
+        "model=simplernn,gru",
+        *TINY,
+        "data.n_train=60",
+        "trainer.epochs=6",
+        f"data.source={mini_archive}",
     ]
     env = {**os.environ, "SEQSWEEP_CACHE_DIR": str(cache_dir)}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -194,7 +236,11 @@ def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir
     assert after[1].user_attrs["failure"] == "infrastructure"
     first, first_again = before[0], after[0]
     assert (first_again.values, first_again.params, first_again.datetime_complete, first_again.user_attrs) == (
-        first.values, first.params, first.datetime_complete, first.user_attrs)
+        first.values,
+        first.params,
+        first.datetime_complete,
+        first.user_attrs,
+    )
     assert "died" in after[1].user_attrs["error"]
 
     runs = store_runs().set_index("run_id")
@@ -211,9 +257,18 @@ def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (["hydra.sweeper.objectives=[val_acc,fit_seconds]"], "error: hydra.sweeper.direction=[maximize] is not allowed: one direction per objective"),
-        (["hydra.sweeper.sampler._target_=optuna.samplers.TPE"], "error: hydra.sweeper.sampler._target_=optuna.samplers.TPE is not allowed: a class of optuna.samplers: "),
-        (["model.units=choice(8, -3)"], "error: model.units=-3 is not allowed: a whole number > 0 (in sweep point: model.units=-3 "),
+        (
+            ["hydra.sweeper.objectives=[val_acc,fit_seconds]"],
+            "error: hydra.sweeper.direction=[maximize] is not allowed: one direction per objective",
+        ),
+        (
+            ["hydra.sweeper.sampler._target_=optuna.samplers.TPE"],
+            "error: hydra.sweeper.sampler._target_=optuna.samplers.TPE is not allowed: a class of optuna.samplers: ",
+        ),
+        (
+            ["model.units=choice(8, -3)"],
+            "error: model.units=-3 is not allowed: a whole number > 0 (in sweep point: model.units=-3 ",
+        ),
     ],
 )
 def test_bad_sweeper_settings_stop_before_any_run(run_cli, tmp_path, settings, message):
@@ -224,10 +279,22 @@ def test_bad_sweeper_settings_stop_before_any_run(run_cli, tmp_path, settings, m
 
 
 def test_an_objective_no_trial_returns_stops_the_sweep_after_the_first_trial(run_cli, tmp_path):
-    done = run_cli(*OPTUNA, "hydra.sweeper.n_trials=3", "hydra.sweeper.objectives=[val_accuracy]", "data.n_train=60",
-                   "model.units=choice(4, 8)", "trainer.epochs=1", *TINY[1:], check=False)
+    done = run_cli(
+        *OPTUNA,
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.objectives=[val_accuracy]",
+        "data.n_train=60",
+        "model.units=choice(4, 8)",
+        "trainer.epochs=1",
+        *TINY[1:],
+        check=False,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("error: hydra.sweeper.objectives names val_accuracy, which the trial did not return; it returned: ")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: hydra.sweeper.objectives names val_accuracy, which the trial did not return; it returned: ")
+    )
     assert done.stdout.count("[sweep] trial #") == 1
 
 

@@ -56,20 +56,12 @@ def launcher_for(ray_cluster, tmp_path: Path, *settings: str) -> Iterator[RayLau
         f"hydra.sweep.dir={tmp_path}/multirun",
         *settings,
     ]
-    with initialize_config_dir(
-        config_dir=str(tiny_app.CONF), version_base=None, job_name="tiny"
-    ):
+    with initialize_config_dir(config_dir=str(tiny_app.CONF), version_base=None, job_name="tiny"):
         hydra = GlobalHydra.instance().hydra
-        config = hydra.compose_config(
-            "tiny", overrides=overrides, run_mode=RunMode.MULTIRUN
-        )
+        config = hydra.compose_config("tiny", overrides=overrides, run_mode=RunMode.MULTIRUN)
         HydraConfig.instance().set_config(config)
-        context = HydraContext(
-            config_loader=hydra.config_loader, callbacks=Callbacks(config)
-        )
-        yield Plugins.instance().instantiate_launcher(
-            hydra_context=context, task_function=tiny_app.job, config=config
-        )
+        context = HydraContext(config_loader=hydra.config_loader, callbacks=Callbacks(config))
+        yield Plugins.instance().instantiate_launcher(hydra_context=context, task_function=tiny_app.job, config=config)
 
 
 def job(idx: int, *overrides: str) -> Job:
@@ -86,16 +78,12 @@ def collect(executor, count: int) -> list[JobEnd]:
     ends: list[JobEnd] = []
     deadline = time.monotonic() + WAIT_LIMIT
     while len(ends) < count:
-        assert time.monotonic() < deadline, (
-            f"only {len(ends)} of {count} jobs ended within {WAIT_LIMIT:g} s"
-        )
+        assert time.monotonic() < deadline, f"only {len(ends)} of {count} jobs ended within {WAIT_LIMIT:g} s"
         ends += executor.wait(timeout=1.0)
     return ends
 
 
-def test_jobs_run_on_both_nodes_each_reported_with_its_node(
-    ray_cluster, tmp_path: Path
-) -> None:
+def test_jobs_run_on_both_nodes_each_reported_with_its_node(ray_cluster, tmp_path: Path) -> None:
     with launcher_for(ray_cluster, tmp_path) as launcher:
         executor = launcher.executor()
         assert executor.slots == 2  # two nodes of one CPU, one CPU per trial
@@ -116,34 +104,20 @@ def test_jobs_run_on_both_nodes_each_reported_with_its_node(
         seen = end.job_return.return_value
         assert seen["value"] == 2.0 * end.job.idx
         # The job saw its own context, tagged in the worker with the machine that ran it.
-        assert (
-            seen["context_number"] == end.job.idx
-            and seen["node_tag"] == socket.gethostname()
-        )
+        assert seen["context_number"] == end.job.idx and seen["node_tag"] == socket.gethostname()
         # One TensorFlow thread per trial, set before any job of the worker ran.
         assert seen["threads"] == "1"
         # Relative paths resolve as in the sweeping process.
         assert seen["cwd"] == os.getcwd()
-        assert (
-            end.node_info["host"] == socket.gethostname()
-            and end.node_info["ray"]
-            and end.node_info["python"]
-        )
+        assert end.node_info["host"] == socket.gethostname() and end.node_info["ray"] and end.node_info["python"]
         assert end.node_info["git_commit"].startswith(head)
-        console = Path(
-            end.job_return.hydra_cfg.hydra.runtime.output_dir, "console.log"
-        ).read_text()
-        assert (
-            f"tiny job x={end.job.idx} starts" in console
-            and f"tiny job x={end.job.idx} ends" in console
-        )
+        console = Path(end.job_return.hydra_cfg.hydra.runtime.output_dir, "console.log").read_text()
+        assert f"tiny job x={end.job.idx} starts" in console and f"tiny job x={end.job.idx} ends" in console
     # Workers are reused: four jobs ran in fewer than four processes.
     assert len({end.job_return.return_value["pid"] for end in ends}) < 4
 
 
-def test_a_slow_job_does_not_hold_back_the_later_ones(
-    ray_cluster, tmp_path: Path
-) -> None:
+def test_a_slow_job_does_not_hold_back_the_later_ones(ray_cluster, tmp_path: Path) -> None:
     with launcher_for(ray_cluster, tmp_path) as launcher:
         executor = launcher.executor()
         executor.submit(job(0, "sleep=8"))
@@ -157,9 +131,7 @@ def test_a_slow_job_does_not_hold_back_the_later_ones(
     assert slow.job.idx == 0 and slow.job_return.status == JobStatus.COMPLETED
 
 
-def test_a_killed_worker_is_lost_with_a_reason_while_the_others_finish(
-    ray_cluster, tmp_path: Path
-) -> None:
+def test_a_killed_worker_is_lost_with_a_reason_while_the_others_finish(ray_cluster, tmp_path: Path) -> None:
     with launcher_for(ray_cluster, tmp_path) as launcher:
         executor = launcher.executor()
         executor.submit(job(0, "end=die"))
@@ -174,9 +146,7 @@ def test_a_killed_worker_is_lost_with_a_reason_while_the_others_finish(
     assert ends[2].lost is None and ends[2].job_return.return_value["value"] == 4.0
 
 
-def test_a_failure_outside_the_trial_comes_back_as_an_infrastructure_failure(
-    ray_cluster, tmp_path: Path
-) -> None:
+def test_a_failure_outside_the_trial_comes_back_as_an_infrastructure_failure(ray_cluster, tmp_path: Path) -> None:
     with launcher_for(ray_cluster, tmp_path) as launcher:
         executor = launcher.executor()
         # The job's folder cannot be computed in the worker: Hydra's part fails, not the trial.
@@ -187,9 +157,7 @@ def test_a_failure_outside_the_trial_comes_back_as_an_infrastructure_failure(
     assert end.job_return._return_value.infrastructure is True
 
 
-def test_launch_returns_every_job_in_order_a_lost_one_as_failed(
-    ray_cluster, tmp_path: Path
-) -> None:
+def test_launch_returns_every_job_in_order_a_lost_one_as_failed(ray_cluster, tmp_path: Path) -> None:
     with launcher_for(ray_cluster, tmp_path) as launcher:
         returns = launcher.launch(
             [["x=1", "sleep=2"], ["x=2"], ["x=3", "end=die"], ["x=4"]],
@@ -203,22 +171,14 @@ def test_launch_returns_every_job_in_order_a_lost_one_as_failed(
         JobStatus.FAILED,
         JobStatus.COMPLETED,
     ]
-    assert [
-        r.return_value["value"] for r in returns if r.status == JobStatus.COMPLETED
-    ] == [2.0, 4.0, 8.0]
-    assert "lost" in str(returns[2]._return_value) and "WorkerCrashedError" in str(
-        returns[2]._return_value
-    )
+    assert [r.return_value["value"] for r in returns if r.status == JobStatus.COMPLETED] == [2.0, 4.0, 8.0]
+    assert "lost" in str(returns[2]._return_value) and "WorkerCrashedError" in str(returns[2]._return_value)
     # Numbered from initial_job_idx, as Hydra's sweepers expect (one folder per job).
-    assert sorted(
-        Path(r.hydra_cfg.hydra.runtime.output_dir).name for r in returns if r.hydra_cfg
-    ) == ["10", "11", "13"]
+    assert sorted(Path(r.hydra_cfg.hydra.runtime.output_dir).name for r in returns if r.hydra_cfg) == ["10", "11", "13"]
 
 
 def test_cancel_all_stops_the_jobs_in_flight(ray_cluster, tmp_path: Path) -> None:
-    with launcher_for(
-        ray_cluster, tmp_path, "hydra.launcher.max_concurrent=1"
-    ) as launcher:
+    with launcher_for(ray_cluster, tmp_path, "hydra.launcher.max_concurrent=1") as launcher:
         executor = launcher.executor()
         assert executor.slots == 1
         executor.submit(job(0, "sleep=60"))
@@ -238,19 +198,17 @@ def test_bad_settings_are_refused_in_one_line(ray_cluster, tmp_path: Path) -> No
         launcher_for(ray_cluster, tmp_path, "hydra.launcher.cpus_per_trial=0"),
     ):
         pass
-    too_many = r"^hydra\.launcher\.cpus_per_trial=2 is not allowed: no node of the Ray cluster has that many \(the largest has 1 CPU"
+    too_many = (
+        r"^hydra\.launcher\.cpus_per_trial=2 is not allowed: no node of the Ray cluster has that many \(the largest has 1 CPU"
+    )
     with (
-        launcher_for(
-            ray_cluster, tmp_path, "hydra.launcher.cpus_per_trial=2"
-        ) as launcher,
+        launcher_for(ray_cluster, tmp_path, "hydra.launcher.cpus_per_trial=2") as launcher,
         pytest.raises(ValueError, match=too_many),
     ):
         launcher.executor()
     no_gpu = r"^hydra\.launcher\.gpus_per_trial=0\.5 is not allowed: no node of the Ray cluster has that many \(the largest has 0 GPU"
     with (
-        launcher_for(
-            ray_cluster, tmp_path, "hydra.launcher.gpus_per_trial=0.5"
-        ) as launcher,
+        launcher_for(ray_cluster, tmp_path, "hydra.launcher.gpus_per_trial=0.5") as launcher,
         pytest.raises(ValueError, match=no_gpu),
     ):
         launcher.executor()
@@ -259,25 +217,15 @@ def test_bad_settings_are_refused_in_one_line(ray_cluster, tmp_path: Path) -> No
 def _listening_off_loopback(root: psutil.Process) -> tuple[int, list[str]]:
     """How many ports the process tree listens on, and those not on loopback."""
     pids = {root.pid} | {child.pid for child in root.children(recursive=True)}
-    listening = [
-        c
-        for c in psutil.net_connections("inet")
-        if c.status == psutil.CONN_LISTEN and c.pid in pids
-    ]
-    off = [
-        f"{c.laddr.ip}:{c.laddr.port} (pid {c.pid})"
-        for c in listening
-        if not _is_loopback(c.laddr.ip)
-    ]
+    listening = [c for c in psutil.net_connections("inet") if c.status == psutil.CONN_LISTEN and c.pid in pids]
+    off = [f"{c.laddr.ip}:{c.laddr.port} (pid {c.pid})" for c in listening if not _is_loopback(c.laddr.ip)]
     return len(listening), off
 
 
 def _is_loopback(ip: str) -> bool:
     address = ipaddress.ip_address(ip)
     return address.is_loopback or (
-        address.version == 6
-        and address.ipv4_mapped is not None
-        and address.ipv4_mapped.is_loopback
+        address.version == 6 and address.ipv4_mapped is not None and address.ipv4_mapped.is_loopback
     )
 
 
@@ -287,9 +235,7 @@ def test_nothing_of_the_cluster_listens_off_loopback(ray_cluster) -> None:
 
 
 @pytest.mark.slow
-def test_a_removed_node_loses_its_job_and_later_jobs_finish_on_the_head(
-    ray_cluster, tmp_path: Path
-) -> None:
+def test_a_removed_node_loses_its_job_and_later_jobs_finish_on_the_head(ray_cluster, tmp_path: Path) -> None:
     started = tmp_path / "started"
     started.mkdir()
     try:
@@ -310,9 +256,7 @@ def test_a_removed_node_loses_its_job_and_later_jobs_finish_on_the_head(
             for idx in (2, 3):
                 executor.submit(job(idx))
             later = collect(executor, 2)
-        assert all(
-            end.lost is None and end.node == ray_cluster.head_id for end in later
-        )
+        assert all(end.lost is None and end.node == ray_cluster.head_id for end in later)
     finally:
         ray_cluster.replace_worker()
 
@@ -333,9 +277,7 @@ def test_a_multirun_starts_its_own_ray_on_loopback_only(tmp_path: Path) -> None:
         "hydra.sweep.dir=multirun",
     ]
     env = {**os.environ}
-    env.pop(
-        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None
-    )  # the launcher must not depend on the caller's setting
+    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # the launcher must not depend on the caller's setting
     env.pop("RAY_ADDRESS", None)
     process = subprocess.Popen(
         command,
@@ -358,7 +300,4 @@ def test_a_multirun_starts_its_own_ray_on_loopback_only(tmp_path: Path) -> None:
     assert process.returncode == 0, output[-3000:]
     assert count >= 4 and off == []
     for num, x in ((0, 1), (1, 2)):
-        assert (
-            f"tiny job x={x} ends"
-            in (tmp_path / "multirun" / str(num) / "console.log").read_text()
-        )
+        assert f"tiny job x={x} ends" in (tmp_path / "multirun" / str(num) / "console.log").read_text()

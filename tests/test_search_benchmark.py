@@ -21,8 +21,15 @@ METHODS = ["ours_tpe_hyperband", "ours_tpe_median_test", "plain_optuna", "keras_
 @pytest.mark.slow
 def test_smoke_benchmark_writes_one_result_per_method(tmp_path: Path, mini_archive: Path, cache_dir: Path) -> None:
     env = {**os.environ, "SEQSWEEP_TEST_ARCHIVE": str(mini_archive), "SEQSWEEP_CACHE_DIR": str(cache_dir)}
-    command = [sys.executable, str(ROOT / "benchmarks" / "search_efficiency.py"), "--smoke",
-               "--methods", ",".join(METHODS), "--out", str(tmp_path)]
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "search_efficiency.py"),
+        "--smoke",
+        "--methods",
+        ",".join(METHODS),
+        "--out",
+        str(tmp_path),
+    ]
     done = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 

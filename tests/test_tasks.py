@@ -25,8 +25,16 @@ def config(*overrides: str):
 
 def regression(noise: float, function: str = "linear"):
     return load_regression(
-        name="regression", loss="mean_squared_error", primary_metric="mse", function=function, noise=noise,
-        x_range=(-1.0, 1.0), n_train=2000, n_test=500, seed=0, validation_split=0.2,
+        name="regression",
+        loss="mean_squared_error",
+        primary_metric="mse",
+        function=function,
+        noise=noise,
+        x_range=(-1.0, 1.0),
+        n_train=2000,
+        n_test=500,
+        seed=0,
+        validation_split=0.2,
     )
 
 
@@ -56,8 +64,12 @@ def test_linear_regression_recovers_3x_plus_2_and_logs_mse():
 
 @pytest.mark.parametrize(
     ("overrides", "named"),
-    [(["data.noise=-1"], "data.noise=-1"), (["data.function=quartic"], "data.function=quartic"),
-     (["data.primary_metric=msee"], "data.primary_metric=msee"), (["model=simplernn"], "model=simplernn")],
+    [
+        (["data.noise=-1"], "data.noise=-1"),
+        (["data.function=quartic"], "data.function=quartic"),
+        (["data.primary_metric=msee"], "data.primary_metric=msee"),
+        (["model=simplernn"], "model=simplernn"),
+    ],
 )
 def test_bad_regression_settings_are_refused(overrides, named):
     with pytest.raises(ConfigError) as refused:
@@ -80,8 +92,12 @@ def test_regression_test_mse_grows_with_noise(run_cli, store_runs):
 
 
 def test_iris_learns_the_species_with_a_softmax_head():
-    result = train(config("data=iris", "model.hidden_units=[8]", "optimizer.learning_rate=0.05", "trainer.epochs=30",
-                          "trainer.batch_size=16"), verbose=0)
+    result = train(
+        config(
+            "data=iris", "model.hidden_units=[8]", "optimizer.learning_rate=0.05", "trainer.epochs=30", "trainer.batch_size=16"
+        ),
+        verbose=0,
+    )
     assert result.model.get_layer("output").units == 3
     assert result.metrics["n_test"] == 30 and result.metrics["n_train"] + result.metrics["n_val"] == 120
     assert result.metrics["test_acc"] > 0.8, "iris is nearly linearly separable"
@@ -148,8 +164,9 @@ def test_image_sizes_are_checked_against_the_dataset(mock_tfds):
         ("cifar10_cnn", "cifar10", ["model.filters=[4],[4,8]", "model.dropout=0.25"], "model.filters"),
     ],
 )
-def test_image_presets_run_end_to_end_on_mock_data(mock_tfds, monkeypatch, tmp_path, store_runs, preset, experiment,
-                                                   overrides, varied):
+def test_image_presets_run_end_to_end_on_mock_data(
+    mock_tfds, monkeypatch, tmp_path, store_runs, preset, experiment, overrides, varied
+):
     run_in_process(monkeypatch, tmp_path, f"+sweeps={preset}", "trainer.epochs=1", *overrides)
     runs = store_runs(experiment)
     trials = runs[runs["tags.mlflow.parentRunId"].notna()]

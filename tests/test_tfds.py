@@ -32,8 +32,17 @@ def mock_imdb():
 
 def load(cache_dir, **overrides):
     settings = {
-        "name": "imdb", "loss": "binary_crossentropy", "source": "tfds", "cache_dir": str(cache_dir), "num_words": 500,
-        "maxlen": 20, "truncating": "pre", "padding": "pre", "n_train": 100, "n_test": 50, "seed": 3,
+        "name": "imdb",
+        "loss": "binary_crossentropy",
+        "source": "tfds",
+        "cache_dir": str(cache_dir),
+        "num_words": 500,
+        "maxlen": 20,
+        "truncating": "pre",
+        "padding": "pre",
+        "n_train": 100,
+        "n_test": 50,
+        "seed": 3,
         "validation_split": 0.2,
     }
     return load_imdb(**{**settings, **overrides})
@@ -61,10 +70,19 @@ def test_tfds_source_serves_raw_text_too(mock_imdb, tmp_path):
 
 def test_training_on_tfds_source_through_the_config(mock_imdb, tmp_path):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[
-            "data.source=tfds", f"data.cache_dir={tmp_path}", "data.n_train=100", "data.n_test=40",
-            "data.maxlen=10", "model.units=4", "model.embedding_dim=4", "trainer.epochs=1",
-        ])
+        cfg = compose(
+            config_name="config",
+            overrides=[
+                "data.source=tfds",
+                f"data.cache_dir={tmp_path}",
+                "data.n_train=100",
+                "data.n_test=40",
+                "data.maxlen=10",
+                "model.units=4",
+                "model.embedding_dim=4",
+                "trainer.epochs=1",
+            ],
+        )
     validate_config(cfg)
     result = train(cfg, verbose=0)
     assert result.metrics["n_test"] == 40 and 0 <= result.metrics["test_acc"] <= 1

@@ -19,8 +19,14 @@ def _train(mini_archive: Path, cache_dir: Path, *overrides: str):
         cfg = compose(
             config_name="config",
             overrides=[
-                f"data.source={mini_archive}", f"data.cache_dir={cache_dir}", "data.n_train=10", "data.n_test=20",
-                "data.maxlen=20", "model=lstm", "model.units=8", *overrides,
+                f"data.source={mini_archive}",
+                f"data.cache_dir={cache_dir}",
+                "data.n_train=10",
+                "data.n_test=20",
+                "data.maxlen=20",
+                "model=lstm",
+                "model.units=8",
+                *overrides,
             ],
         )
     return train(cfg, verbose=0)

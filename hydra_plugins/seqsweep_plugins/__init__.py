@@ -11,9 +11,23 @@ Public API for apps (the plugins never import an app; an app may import this):
 """
 
 from hydra_plugins.seqsweep_plugins._console import SweepConfigError, SweepRefused
+from hydra_plugins.seqsweep_plugins._job import JobContext, current_job, current_trial
 from hydra_plugins.seqsweep_plugins.executor import Job, JobEnd, TrialExecutor
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart, SweepTracker, TrialEnd
-from hydra_plugins.seqsweep_plugins._job import JobContext, current_job, current_trial
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 
-__all__ = ["SweepConfigError", "SweepRefused", "Job", "JobEnd", "TrialExecutor", "JobContext", "SweepEnd", "SweepStart", "SweepTracker", "TrialEnd", "current_job", "current_trial", "mask_secrets"]
+__all__ = [
+    "SweepConfigError",
+    "SweepRefused",
+    "Job",
+    "JobEnd",
+    "TrialExecutor",
+    "JobContext",
+    "SweepEnd",
+    "SweepStart",
+    "SweepTracker",
+    "TrialEnd",
+    "current_job",
+    "current_trial",
+    "mask_secrets",
+]

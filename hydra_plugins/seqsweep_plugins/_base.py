@@ -13,9 +13,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from hydra_plugins.seqsweep_plugins._console import SweepConfigError
+from hydra_plugins.seqsweep_plugins._points import PointComposer
 from hydra_plugins.seqsweep_plugins.executor import InProcessExecutor, TrialExecutor
 from hydra_plugins.seqsweep_plugins.hooks import SweepTracker, load_point_check, load_tracker
-from hydra_plugins.seqsweep_plugins._points import PointComposer
 from hydra_plugins.seqsweep_plugins.secrets import mask_values
 
 DIRECTIONS = ("maximize", "minimize")
@@ -37,7 +37,11 @@ class SweeperBase(Sweeper):
         self.tracker_cfg = tracker
         self.directions = [str(getattr(d, "name", d)) for d in as_list(direction)]
         # Unnamed objectives (an app that returns a float or a list of floats) are called value, value_0, ...
-        self.objectives = as_list(objectives) if objectives is not None else (["value"] if len(self.directions) == 1 else [f"value_{i}" for i in range(len(self.directions))])
+        self.objectives = (
+            as_list(objectives)
+            if objectives is not None
+            else (["value"] if len(self.directions) == 1 else [f"value_{i}" for i in range(len(self.directions))])
+        )
         self.timeout = timeout
         self.max_failure_rate = max_failure_rate
         self.job_overrides: list[str] = []
@@ -45,7 +49,9 @@ class SweeperBase(Sweeper):
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.hydra_context = hydra_context
-        self.launcher = Plugins.instance().instantiate_launcher(config=config, hydra_context=hydra_context, task_function=task_function)
+        self.launcher = Plugins.instance().instantiate_launcher(
+            config=config, hydra_context=hydra_context, task_function=task_function
+        )
 
     # -- shared steps ----------------------------------------------------------------------------
 
@@ -53,15 +59,20 @@ class SweeperBase(Sweeper):
         """The settings both sweepers have; raises SweepConfigError naming the key."""
         if len(self.objectives) != len(self.directions):
             raise SweepConfigError(
-                "hydra.sweeper.direction", f"[{', '.join(self.directions)}]",
+                "hydra.sweeper.direction",
+                f"[{', '.join(self.directions)}]",
                 f"one direction per objective; hydra.sweeper.objectives has {len(self.objectives)}: [{', '.join(self.objectives)}]",
             )
         if not self.objectives:
-            raise SweepConfigError("hydra.sweeper.objectives", "[]", "one or more metric names, e.g. [val_acc] or [val_acc, fit_seconds]")
+            raise SweepConfigError(
+                "hydra.sweeper.objectives", "[]", "one or more metric names, e.g. [val_acc] or [val_acc, fit_seconds]"
+            )
         for direction in self.directions:
             if direction not in DIRECTIONS:
                 raise SweepConfigError("hydra.sweeper.direction", direction, "maximize or minimize, or a list of them")
-        if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or self.timeout <= 0):
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or self.timeout <= 0
+        ):
             raise SweepConfigError("hydra.sweeper.timeout", self.timeout, "null or a number of seconds > 0")
         rate = self.max_failure_rate
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1):
@@ -78,7 +89,11 @@ class SweeperBase(Sweeper):
 
     def label(self) -> str:
         """The preset's name (+sweeps=NAME), else the app's job name."""
-        return str(OmegaConf.select(self.config, "hydra.runtime.choices.sweeps") or OmegaConf.select(self.config, "hydra.job.name") or "sweep")
+        return str(
+            OmegaConf.select(self.config, "hydra.runtime.choices.sweeps")
+            or OmegaConf.select(self.config, "hydra.job.name")
+            or "sweep"
+        )
 
     def save_sweep_config(self) -> Path:
         """The sweep folder with its multirun.yaml (as Hydra's basic sweeper writes it, passwords masked).

@@ -64,7 +64,9 @@ class Progress:
 
     def line(self, varying: list[str], state: str, value: float | None, seconds: float, note: str = "") -> str:
         self.ended += 1
-        if value is not None and (self.best is None or (value > self.best if self.direction == "maximize" else value < self.best)):
+        if value is not None and (
+            self.best is None or (value > self.best if self.direction == "maximize" else value < self.best)
+        ):
             self.best = value
         elapsed = time.monotonic() - self.started
         counter = f"[{self.ended}/{self.total}]" if self.total else f"[{self.ended}]"

@@ -13,18 +13,22 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
 from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, first_line, refuse, say
+from hydra_plugins.seqsweep_plugins._job import JobContext
+from hydra_plugins.seqsweep_plugins._loop import LoopRules, finish, run_trials
+from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, Outcome
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart
-from hydra_plugins.seqsweep_plugins._job import JobContext
-from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, Outcome
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
-from hydra_plugins.seqsweep_plugins._loop import LoopRules, finish, run_trials
 
 
 class GridSweeperImpl(SweeperBase):
     def __init__(
-        self, params: dict[str, str] | None = None, max_batch_size: int | None = None, objectives: Any = None,
-        resume: str | None = None, **common: Any,
+        self,
+        params: dict[str, str] | None = None,
+        max_batch_size: int | None = None,
+        objectives: Any = None,
+        resume: str | None = None,
+        **common: Any,
     ) -> None:
         super().__init__(objectives=objectives, **common)
         self.params = params or {}
@@ -45,9 +49,17 @@ class GridSweeperImpl(SweeperBase):
         fixed = sorted({text for point in points for text in point if bare_key(text.split("=", 1)[0]) not in varying})
         say(f"grid of {len(points)} trial(s) varying {', '.join(varying) or 'nothing'}; folder {sweep_dir}")
         start = SweepStart(
-            sweeper="grid", label=self.label(), config=self.config, sweep_dir=str(sweep_dir), total=len(points),
-            varying=varying, fixed=fixed, objectives=self.objectives, directions=self.directions,
-            sweep_key=sweep_key(self.label(), points), resume=self.resume,
+            sweeper="grid",
+            label=self.label(),
+            config=self.config,
+            sweep_dir=str(sweep_dir),
+            total=len(points),
+            varying=varying,
+            fixed=fixed,
+            objectives=self.objectives,
+            directions=self.directions,
+            sweep_key=sweep_key(self.label(), points),
+            resume=self.resume,
         )
         try:
             sweep_data = tracker.on_sweep_start(start) or {}
@@ -59,18 +71,34 @@ class GridSweeperImpl(SweeperBase):
         if self.resume not in (None, "never"):
             finished, first_free = tracker.resume_state()
             source.skip(finished, first_free)
-            say(f"resuming: {len(points) - len(source.pending)} of {len(points)} point(s) have a finished trial; running the other {len(source.pending)}")
+            say(
+                f"resuming: {len(points) - len(source.pending)} of {len(points)} point(s) have a finished trial; running the other {len(source.pending)}"
+            )
         executor = self.executor()
         rules = LoopRules(
-            objective=self.objectives[0], direction=self.directions[0], total=len(source.pending), timeout=self.timeout,
-            max_failure_rate=self.max_failure_rate, max_retries=getattr(executor, "max_retries", 0), job_overrides=self.job_overrides, need_values=False,
+            objective=self.objectives[0],
+            direction=self.directions[0],
+            total=len(source.pending),
+            timeout=self.timeout,
+            max_failure_rate=self.max_failure_rate,
+            max_retries=getattr(executor, "max_retries", 0),
+            job_overrides=self.job_overrides,
+            need_values=False,
         )
         try:
             result = run_trials(source, executor, tracker, rules, self.objectives)
         finally:
             executor.close()
         tracker.on_sweep_end(
-            SweepEnd(result.status, dict(result.counts), source.best(self.directions[0]), self.objectives, self.directions, result.seconds, result.message)
+            SweepEnd(
+                result.status,
+                dict(result.counts),
+                source.best(self.directions[0]),
+                self.objectives,
+                self.directions,
+                result.seconds,
+                result.message,
+            )
         )
         finish(result)
         return source.ended
@@ -83,7 +111,9 @@ class GridSweeperImpl(SweeperBase):
             overrides = parser.parse_overrides(texts)
         except Exception as error:  # noqa: BLE001 - Hydra's parser message, made one line by refuse()
             raise PointRefused(str(error)) from None
-        varying = [bare_key(o.get_key_element()) for o in overrides if o.is_sweep_override() and len(list(o.sweep_iterator())) > 1]
+        varying = [
+            bare_key(o.get_key_element()) for o in overrides if o.is_sweep_override() and len(list(o.sweep_iterator())) > 1
+        ]
         (points,) = BasicSweeper.split_arguments(overrides, None)
         return [list(point) for point in points], varying
 
@@ -135,7 +165,9 @@ class GridSource:
         varying = [text for text in point if bare_key(text.split("=", 1)[0]) in self.varying]
         # sweep_point lets a tracker tell which points have a finished trial when the sweep resumes.
         tags = {**tags, "sweep_point": mask_secrets(" ".join(point))}
-        context = JobContext(number=number, overrides=list(point), varying=varying, sweep=self.sweep_data, tags=tags, objectives=self.objectives)
+        context = JobContext(
+            number=number, overrides=list(point), varying=varying, sweep=self.sweep_data, tags=tags, objectives=self.objectives
+        )
         return Job(overrides=list(point), idx=number, context=context)
 
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hydra_plugins.seqsweep_plugins._console import Progress, say, short_settings
+from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, FAIL, LOST, PRUNED, Outcome, read_outcome
 from hydra_plugins.seqsweep_plugins.executor import Job, TrialExecutor
 from hydra_plugins.seqsweep_plugins.hooks import SweepTracker, TrialEnd
-from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, FAIL, LOST, PRUNED, Outcome, read_outcome
 
 MIN_ENDED_FOR_FAILURE_RATE = 5
 
@@ -80,7 +80,9 @@ class LoopRules:
     job_overrides: list[str] = field(default_factory=list)
 
 
-def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTracker, rules: LoopRules, objectives: list[str]) -> LoopResult:
+def run_trials(
+    source: TrialSource, executor: TrialExecutor, tracker: SweepTracker, rules: LoopRules, objectives: list[str]
+) -> LoopResult:
     """Run trials until the source has none left, a rule stops the sweep or a signal arrives."""
     result = LoopResult()
     progress = Progress(rules.total, rules.objective, rules.direction, executor.slots)
@@ -113,7 +115,11 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
                     if outcome.state == LOST:
                         tracker.on_trial_lost(job.context, outcome.error or "lost")
                     else:
-                        tracker.on_trial_end(TrialEnd(job.context, outcome.state, outcome.values, outcome.metrics, outcome.error, seconds, end.node))
+                        tracker.on_trial_end(
+                            TrialEnd(
+                                job.context, outcome.state, outcome.values, outcome.metrics, outcome.error, seconds, end.node
+                            )
+                        )
                     value = outcome.values[0] if outcome.values else None
                     note = f"({outcome.error})" if outcome.error and outcome.state != COMPLETE else ""
                     print(progress.line(job.context.varying, outcome.state, value, seconds, note[:300]), flush=True)
@@ -122,10 +128,14 @@ def run_trials(source: TrialSource, executor: TrialExecutor, tracker: SweepTrack
                         if tries < rules.max_retries and stop_reason is None:
                             attempts[_origin(job)] = tries + 1
                             rerun = source.rerun(job)
-                            say(f"trial #{job.context.number} lost ({outcome.error}); running it again as trial #{rerun.context.number}")
+                            say(
+                                f"trial #{job.context.number} lost ({outcome.error}); running it again as trial #{rerun.context.number}"
+                            )
                             _submit(executor, tracker, rerun, submitted_at, rules.job_overrides)
                         else:
-                            result.message = f"trial #{job.context.number} was lost ({outcome.error}) and not recovered by reruns"
+                            result.message = (
+                                f"trial #{job.context.number} was lost ({outcome.error}) and not recovered by reruns"
+                            )
                             result.exit_code = 1
                     elif outcome.settings_error and stop_reason is None:
                         stop_reason = "settings"
@@ -181,7 +191,9 @@ class NodeVersions:
             say(f"warning: node {host} differs from node {self.first.get('host')} ({shown})")
 
 
-def _submit(executor: TrialExecutor, tracker: SweepTracker, job: Job, submitted_at: dict[int, float], job_overrides: list[str]) -> None:
+def _submit(
+    executor: TrialExecutor, tracker: SweepTracker, job: Job, submitted_at: dict[int, float], job_overrides: list[str]
+) -> None:
     job.overrides = [*job.overrides, *job_overrides]
     tracker.on_trial_submitted(job.context)
     say(f"trial #{job.context.number} starts: {short_settings(job.context.varying)}")

@@ -61,18 +61,25 @@ def _from_return_value(value: Any, objectives: list[str], need_values: bool) -> 
         missing = [name for name in objectives if not _is_number(metrics.get(name))]
         if missing and need_values:
             return Outcome(
-                FAIL, metrics=metrics, settings_error=True,
+                FAIL,
+                metrics=metrics,
+                settings_error=True,
                 error=f"hydra.sweeper.objectives names {', '.join(missing)}, which the trial did not return; it returned: {', '.join(map(str, metrics)) or 'nothing'}",
             )
         values = None if missing else [float(metrics[name]) for name in objectives]
     elif value is None and not need_values:
         return Outcome(COMPLETE)
     else:
-        return Outcome(FAIL, error=f"the job returned {value!r:.200}; return a float, a list of floats (one per direction) or a dict of metrics")
+        return Outcome(
+            FAIL,
+            error=f"the job returned {value!r:.200}; return a float, a list of floats (one per direction) or a dict of metrics",
+        )
     if values is not None:
         if need_values and len(values) != len(objectives):
             return Outcome(
-                FAIL, metrics=metrics, settings_error=True,
+                FAIL,
+                metrics=metrics,
+                settings_error=True,
                 error=f"the job returned {len(values)} value(s) for {len(objectives)} objective(s) ({', '.join(objectives)}); give one direction per value",
             )
         if not all(math.isfinite(v) for v in values):

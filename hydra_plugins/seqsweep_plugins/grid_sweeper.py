@@ -47,4 +47,3 @@ class GridSweeperConf:
 
 ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="seqsweep")
 ConfigStore.instance().store(group="hydra/sweeper", name="validated_basic", node=GridSweeperConf, provider="seqsweep")
-

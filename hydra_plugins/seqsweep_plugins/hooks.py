@@ -104,7 +104,9 @@ def load_point_check(name: str | None) -> Callable[[DictConfig], Any] | None:
     try:
         return get_method(name)
     except Exception as error:  # noqa: BLE001 - any import problem is the same config mistake
-        raise SweepConfigError("hydra.sweeper.point_check", name, f"a function `module.name` that can be imported ({error})") from None
+        raise SweepConfigError(
+            "hydra.sweeper.point_check", name, f"a function `module.name` that can be imported ({error})"
+        ) from None
 
 
 def load_tracker(settings: Any) -> SweepTracker:
@@ -114,9 +116,15 @@ def load_tracker(settings: Any) -> SweepTracker:
         tracker = instantiate(settings)
     except Exception as error:  # noqa: BLE001 - reported as one line naming the key
         cause = error.__cause__ or error
-        raise SweepConfigError("hydra.sweeper.tracker", settings.get("_target_"), f"a class that can be built ({cause})") from None
+        raise SweepConfigError(
+            "hydra.sweeper.tracker", settings.get("_target_"), f"a class that can be built ({cause})"
+        ) from None
     # Checked by its methods, not isinstance: Hydra's plugin scan executes this module a second
     # time, so the SweepTracker an app imported may be another class object than the one here.
     if not all(callable(getattr(tracker, hook, None)) for hook in vars(SweepTracker) if hook.startswith("on_")):
-        raise SweepConfigError("hydra.sweeper.tracker", settings.get("_target_"), "a subclass of hydra_plugins.seqsweep_plugins.hooks.SweepTracker")
+        raise SweepConfigError(
+            "hydra.sweeper.tracker",
+            settings.get("_target_"),
+            "a subclass of hydra_plugins.seqsweep_plugins.hooks.SweepTracker",
+        )
     return tracker

@@ -38,7 +38,8 @@ def check_addition_sizes(cfg) -> None:
     n_val = int(round(cfg.data.n_train * cfg.trainer.validation_split))
     if cfg.data.n_train - n_val < 1 or (cfg.trainer.validation_split > 0 and n_val < 1):
         raise ConfigError(
-            "data.n_train", cfg.data.n_train,
+            "data.n_train",
+            cfg.data.n_train,
             f"too small to leave examples for both training and validation (trainer.validation_split={cfg.trainer.validation_split})",
         )
 

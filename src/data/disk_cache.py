@@ -24,8 +24,6 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-
-
 def cache_path(cache_dir: str | Path, prefix: str, key: dict[str, Any]) -> Path:
     """The entry for `key` (hashed, so any JSON-able key gives a short, stable file name)."""
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]

@@ -37,13 +37,16 @@ def check_image_sizes(cfg) -> None:
     for key, split in (("data.n_train", "y_train"), ("data.n_test", "y_test")):
         requested, available = cfg.data[key.split(".")[1]], len(arrays[split])
         if requested is not None and requested > available:
-            raise ConfigError(key, requested, f"at most {available} (the {split[2:]} images of {cfg.data.tfds_name}), or null for all")
+            raise ConfigError(
+                key, requested, f"at most {available} (the {split[2:]} images of {cfg.data.tfds_name}), or null for all"
+            )
     rarest = np.bincount(arrays["y_train"], minlength=n_classes).min()
     per_class = cfg.data.n_train // n_classes if cfg.data.n_train else rarest
     n_val = round(per_class * cfg.trainer.validation_split)
     if per_class - n_val < 1 or (cfg.trainer.validation_split > 0 and n_val < 1):
         raise ConfigError(
-            "data.n_train", cfg.data.n_train,
+            "data.n_train",
+            cfg.data.n_train,
             f"large enough for a training and a validation image of each of the {n_classes} classes "
             f"(trainer.validation_split={cfg.trainer.validation_split})",
         )

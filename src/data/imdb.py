@@ -16,8 +16,8 @@ from src.data.imdb_tfds import TFDS_SOURCE, TfdsReviews
 from src.data.sentence_encoders import SENTENCE_ENCODERS
 from src.data.subsets import balanced_subset, stratified_split
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs, wanted_inputs
-from src.errors import ConfigError
 from src.data.tokenize import fit_vocabulary, to_padded_ids
+from src.errors import ConfigError
 
 TOKEN_CACHE_VERSION = 1
 REVIEW_CACHE_VERSION = 1
@@ -107,15 +107,19 @@ def review_texts(source: ReviewSource, fingerprint: str, cache_dir: str) -> Prep
     def compute() -> dict[str, np.ndarray]:
         reviews = _read(source)
         return {
-            **_packed_texts("train", reviews.train_texts), "y_train": reviews.train_labels,
-            **_packed_texts("test", reviews.test_texts), "y_test": reviews.test_labels,
+            **_packed_texts("train", reviews.train_texts),
+            "y_train": reviews.train_labels,
+            **_packed_texts("test", reviews.test_texts),
+            "y_test": reviews.test_labels,
         }
 
     key = {"version": REVIEW_CACHE_VERSION, "source": fingerprint}
     stored, from_disk = load_or_compute(cache_path(cache_dir, "imdb-reviews", key), compute)
     arrays = {
-        "x_train": _unpacked_texts(stored, "train"), "y_train": stored["y_train"],
-        "x_test": _unpacked_texts(stored, "test"), "y_test": stored["y_test"],
+        "x_train": _unpacked_texts(stored, "train"),
+        "y_train": stored["y_train"],
+        "x_test": _unpacked_texts(stored, "test"),
+        "y_test": stored["y_test"],
     }
     return PreparedArrays(arrays, from_disk, time.perf_counter() - start)
 
@@ -157,11 +161,18 @@ def sentence_embeddings(source: ReviewSource, fingerprint: str, cache_dir: str, 
         n_train = len(reviews["x_train"])
         # One pass over both splits: one model load and one progress bar.
         vectors = sentence_encoder.encode([*reviews["x_train"], *reviews["x_test"]])
-        return {"x_train": vectors[:n_train], "y_train": reviews["y_train"], "x_test": vectors[n_train:], "y_test": reviews["y_test"]}
+        return {
+            "x_train": vectors[:n_train],
+            "y_train": reviews["y_train"],
+            "x_test": vectors[n_train:],
+            "y_test": reviews["y_test"],
+        }
 
     key = {
-        "version": EMBEDDING_CACHE_VERSION, "source": fingerprint,
-        "encoder": encoder, "encoder_version": sentence_encoder.version(),
+        "version": EMBEDDING_CACHE_VERSION,
+        "source": fingerprint,
+        "encoder": encoder,
+        "encoder_version": sentence_encoder.version(),
     }
     arrays, from_disk = load_or_compute(cache_path(cache_dir, f"imdb-embeddings-{encoder}", key), compute)
     return PreparedArrays(arrays, from_disk, time.perf_counter() - start - text_seconds)
@@ -204,7 +215,13 @@ def _prepared(cfg) -> dict[str, np.ndarray]:
         request = InputRequest("text")
     path = open_source(cfg.data.source, cfg.data.cache_dir)
     return _prepared_parts(
-        request, path, str(cfg.data.cache_dir), cfg.data.num_words, cfg.data.maxlen, cfg.data.truncating, cfg.data.padding,
+        request,
+        path,
+        str(cfg.data.cache_dir),
+        cfg.data.num_words,
+        cfg.data.maxlen,
+        cfg.data.truncating,
+        cfg.data.padding,
     )[-1].arrays
 
 
@@ -228,11 +245,14 @@ def check_imdb_sizes(cfg) -> None:
     n_train, n_test, split = cfg.data.n_train, cfg.data.n_test, cfg.trainer.validation_split
     available = len(arrays["y_train"])
     if n_train is not None and n_train > available:
-        raise ConfigError("data.n_train", n_train, f"at most {available} (the training reviews in data.source), or null for all")
+        raise ConfigError(
+            "data.n_train", n_train, f"at most {available} (the training reviews in data.source), or null for all"
+        )
     smallest = _smallest_usable_n_train(split)
     if (n_train if n_train is not None else available) < smallest:
         raise ConfigError(
-            "data.n_train", n_train,
+            "data.n_train",
+            n_train,
             f"at least {smallest}, so that each class has a review in training and in validation "
             f"(trainer.validation_split={split})",
         )
@@ -278,9 +298,7 @@ def load_imdb(
     y_train_all, y_test_all = arrays["y_train"], arrays["y_test"]
     chosen = balanced_subset(y_train_all, n_train or len(y_train_all), rng)
     train_idx, val_idx = stratified_split(chosen, y_train_all, validation_split, rng)
-    test_idx = (
-        balanced_subset(y_test_all, n_test, rng) if n_test else np.arange(len(y_test_all))
-    )
+    test_idx = balanced_subset(y_test_all, n_test, rng) if n_test else np.arange(len(y_test_all))
     return TaskData(
         name=name,
         spec=_input_spec(request, arrays, maxlen, num_words),

@@ -44,6 +44,8 @@ class TfdsReviews:
             ) from error
         (train_texts, train_labels, _), (test_texts, test_labels, _) = splits["train"], splits["test"]
         return Reviews(
-            [text.decode("utf-8") for text in train_texts], train_labels.astype(np.int32),
-            [text.decode("utf-8") for text in test_texts], test_labels.astype(np.int32),
+            [text.decode("utf-8") for text in train_texts],
+            train_labels.astype(np.int32),
+            [text.decode("utf-8") for text in test_texts],
+            test_labels.astype(np.int32),
         )

@@ -16,7 +16,9 @@ import numpy as np
 _READ_BATCH = 4096
 
 
-def load_split(name: str, split: str, data_dir: str | None = None, download: bool = True) -> tuple[np.ndarray, np.ndarray, Any]:
+def load_split(
+    name: str, split: str, data_dir: str | None = None, download: bool = True
+) -> tuple[np.ndarray, np.ndarray, Any]:
     """(inputs, labels, dataset info) of `split`, read as (input, label) pairs (`as_supervised`)."""
     import tensorflow_datasets as tfds  # imported here: it costs seconds and most tasks never need it
 

@@ -27,9 +27,7 @@ def fit_vocabulary(train_texts: list[str], num_words: int) -> keras.layers.TextV
     `keras.datasets.imdb.load_data(num_words=...)`. Fitting on training text only keeps the
     test set unseen.
     """
-    vectorizer = keras.layers.TextVectorization(
-        max_tokens=num_words, standardize=_standardize, ragged=True
-    )
+    vectorizer = keras.layers.TextVectorization(max_tokens=num_words, standardize=_standardize, ragged=True)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_texts).batch(2048))
     return vectorizer
 
@@ -48,6 +46,4 @@ def to_padded_ids(
         ragged = vectorizer(tf.constant(texts[start : start + batch_size]))
         values = ragged.flat_values.numpy()
         sequences.extend(np.split(values, ragged.row_splits.numpy()[1:-1]))
-    return keras.utils.pad_sequences(
-        sequences, maxlen=maxlen, dtype="int32", padding=padding, truncating=truncating, value=0
-    )
+    return keras.utils.pad_sequences(sequences, maxlen=maxlen, dtype="int32", padding=padding, truncating=truncating, value=0)

@@ -29,7 +29,10 @@ def build_cnn(
     x = keras.layers.Rescaling(1 / 255)(inputs)
     for count in filters:
         x = keras.layers.Conv2D(
-            count, kernel_size, activation=activation, padding="same",
+            count,
+            kernel_size,
+            activation=activation,
+            padding="same",
             kernel_initializer=scaled_initializer(kernel_initializer, init_scale),
         )(x)
         x = keras.layers.MaxPooling2D()(x)

@@ -87,7 +87,9 @@ class HubTextEncoder(keras.layers.Layer):
         self.handle = handle
         loaded = hub.load(resolve_handle(handle))
         if not callable(loaded):
-            raise HubHandleError(f"model.handle={handle} is not callable on strings (a TF1 Hub module or signature-only SavedModel)")
+            raise HubHandleError(
+                f"model.handle={handle} is not callable on strings (a TF1 Hub module or signature-only SavedModel)"
+            )
         _declare_variables(loaded)
         self.hub_layer = hub.KerasLayer(loaded, trainable=trainable)
         trained = {id(variable) for variable in self.hub_layer.trainable_weights}
@@ -142,7 +144,8 @@ def check_pretrained_config(cfg: Any) -> None:
     if model.encoder != "hub":
         if trainable:
             raise ConfigError(
-                "model.trainable", trainable,
+                "model.trainable",
+                trainable,
                 f"null or false with model.encoder={model.encoder}: its vectors are computed once and "
                 "cached, so it is frozen; fine-tuning needs model.encoder=hub",
             )

@@ -104,7 +104,9 @@ def _experiment_proven_writable(uri: str, name: str) -> str:
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
         try:
-            return mlflow.create_experiment(name, artifact_location=_artifact_location(uri, name), tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+            return mlflow.create_experiment(
+                name, artifact_location=_artifact_location(uri, name), tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+            )
         except MlflowException as error:
             # A server store has no lock of ours: another process may have created it meanwhile.
             if error.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
@@ -194,15 +196,39 @@ _CAUSES: list[tuple[str, set[int], set[int], tuple[str, ...]]] = [
     ("the disk is full", {errno.ENOSPC, errno.EFBIG}, {sqlite3.SQLITE_FULL}, ("disk is full", "no space left")),
     # SQLite's word for a write the OS refused (EFBIG past a file-size limit, EIO).
     ("the disk refused a write (full or failing)", set(), set(), ("disk i/o error",)),
-    ("the folder or database is not writable", {errno.EROFS, errno.EACCES, errno.EPERM}, set(),
-     ("readonly database", "read-only", "permission denied")),
-    ("the database file is corrupt", set(), {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT},
-     ("file is not a database", "malformed")),
-    ("the server refused the credentials", set(), set(),
-     ("authentication failed", "error code 401", "error code 403", "unauthenticated", "unauthorized")),
-    ("the server is unreachable", set(), set(),
-     ("connection refused", "max retries exceeded", "failed to resolve", "timed out", "timeout expired",
-      "could not connect", "name or service not known", "connection to server")),
+    (
+        "the folder or database is not writable",
+        {errno.EROFS, errno.EACCES, errno.EPERM},
+        set(),
+        ("readonly database", "read-only", "permission denied"),
+    ),
+    (
+        "the database file is corrupt",
+        set(),
+        {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT},
+        ("file is not a database", "malformed"),
+    ),
+    (
+        "the server refused the credentials",
+        set(),
+        set(),
+        ("authentication failed", "error code 401", "error code 403", "unauthenticated", "unauthorized"),
+    ),
+    (
+        "the server is unreachable",
+        set(),
+        set(),
+        (
+            "connection refused",
+            "max retries exceeded",
+            "failed to resolve",
+            "timed out",
+            "timeout expired",
+            "could not connect",
+            "name or service not known",
+            "connection to server",
+        ),
+    ),
 ]
 
 
@@ -218,8 +244,11 @@ def describe_cause(error: BaseException) -> str:
     # Kept apart from errnos: SQLITE_FULL and EACCES are both 13.
     sqlite_codes = {getattr(e, "sqlite_errorcode", None) for e in chain}
     label = next(
-        (label for label, os_errors, sqlite_errors, words in _CAUSES
-         if os_errors & errnos or sqlite_errors & sqlite_codes or any(word in text for word in words)),
+        (
+            label
+            for label, os_errors, sqlite_errors, words in _CAUSES
+            if os_errors & errnos or sqlite_errors & sqlite_codes or any(word in text for word in words)
+        ),
         "it cannot be opened or written",
     )
     # The deepest error that says something is the most specific one.

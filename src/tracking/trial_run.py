@@ -16,7 +16,7 @@ import mlflow
 import pandas as pd
 import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.tracking.params import flatten_config, masked_config_yaml

@@ -18,9 +18,19 @@ from src.data.task import InputRequest
 
 def load(source: Path, cache_dir: Path, inputs: InputRequest | None = None):
     return load_imdb(
-        name="imdb", loss="binary_crossentropy", source=str(source), cache_dir=str(cache_dir),
-        num_words=500, maxlen=10, truncating="pre", padding="pre", n_train=40, n_test=20,
-        seed=0, validation_split=0.25, inputs=inputs,
+        name="imdb",
+        loss="binary_crossentropy",
+        source=str(source),
+        cache_dir=str(cache_dir),
+        num_words=500,
+        maxlen=10,
+        truncating="pre",
+        padding="pre",
+        n_train=40,
+        n_test=20,
+        seed=0,
+        validation_split=0.25,
+        inputs=inputs,
     )
 
 

@@ -28,7 +28,12 @@ def composed(mini_archive, cache_dir):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         yield lambda *overrides, small=True: compose(
             "config",
-            overrides=[*overrides, f"++data.source={mini_archive}", f"++data.cache_dir={cache_dir}", *(["data.n_train=100"] if small else [])],
+            overrides=[
+                *overrides,
+                f"++data.source={mini_archive}",
+                f"++data.cache_dir={cache_dir}",
+                *(["data.n_train=100"] if small else []),
+            ],
         )
 
 

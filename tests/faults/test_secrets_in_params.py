@@ -10,15 +10,17 @@ SECRET = "s3cr3t-Pa55"
 
 
 def config_with_secrets():
-    return OmegaConf.create({
-        "model": {"units": 8},
-        "tracking": {
-            "tracking_uri": f"http://alice:{SECRET}@mlflow.example:5000",
-            "experiment_name": "imdb",
-            "storage": "${oc.env:SEQSWEEP_TEST_STORAGE}",
-        },
-        "data": {"source": "/data/aclImdb.tar.gz"},
-    })
+    return OmegaConf.create(
+        {
+            "model": {"units": 8},
+            "tracking": {
+                "tracking_uri": f"http://alice:{SECRET}@mlflow.example:5000",
+                "experiment_name": "imdb",
+                "storage": "${oc.env:SEQSWEEP_TEST_STORAGE}",
+            },
+            "data": {"source": "/data/aclImdb.tar.gz"},
+        }
+    )
 
 
 def test_params_mask_passwords_also_after_interpolation(monkeypatch):

@@ -16,14 +16,28 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-GRID = ["-m", "model=simplernn,lstm,gru", "model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20",
-        "data.n_train=60", "data.n_test=50", "trainer.epochs=30"]
+GRID = [
+    "-m",
+    "model=simplernn,lstm,gru",
+    "model.units=4",
+    "model.embedding_dim=8",
+    "data.num_words=500",
+    "data.maxlen=20",
+    "data.n_train=60",
+    "data.n_test=50",
+    "trainer.epochs=30",
+]
 
 
 def start(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / f"sweep-{time.monotonic_ns()}.log"
-    process = subprocess.Popen([sys.executable, "-m", "src.train", *GRID, *extra], cwd=tmp_path, env=env,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "src.train", *GRID, *extra],
+        cwd=tmp_path,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     return process, log
 
 
@@ -61,15 +75,23 @@ def test_a_stopped_grid_leaves_nothing_running_and_resumes_only_the_missing_poin
 
     # The same command names the unfinished sweep instead of silently running it all again;
     # after kill -9 it first closes what the dead process left RUNNING.
-    again = subprocess.run([sys.executable, "-m", "src.train", *GRID], cwd=tmp_path, env=sweep_env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [sys.executable, "-m", "src.train", *GRID], cwd=tmp_path, env=sweep_env, capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 2
     assert again.stderr.strip().splitlines()[-1].startswith("error: an unfinished sweep of this command exists: parent ")
     if signum == signal.SIGKILL:
         assert "closed 2 run(s) that a sweep whose process is gone had left RUNNING" in again.stdout
     assert "RUNNING" not in set(store_runs()["status"])
 
-    resumed = subprocess.run([sys.executable, "-m", "src.train", *GRID, "hydra.sweeper.resume=last"], cwd=tmp_path, env=sweep_env,
-                             capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "src.train", *GRID, "hydra.sweeper.resume=last"],
+        cwd=tmp_path,
+        env=sweep_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert "resuming: 1 of 3 point(s) have a finished trial; running the other 2" in resumed.stdout
     runs = store_runs()

@@ -51,10 +51,15 @@ def _env(home: Path) -> dict[str, str]:
 
 def start_connect(uri: str, home: Path, experiment: str = "imdb", preexec=None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", CONNECT_AND_LOG, uri, experiment], cwd=home, env=_env(home),
+        [sys.executable, "-c", CONNECT_AND_LOG, uri, experiment],
+        cwd=home,
+        env=_env(home),
         # preexec_fn: the limits under test (RLIMIT_FSIZE, dropped capabilities) must be in place
         # before the child's first instruction; the tests start no threads of their own.
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,  # noqa: PLW1509
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec,  # noqa: PLW1509
     )
 
 

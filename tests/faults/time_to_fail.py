@@ -42,7 +42,12 @@ def main() -> None:
     timed("full disk (RLIMIT_FSIZE 200 kB)", f"sqlite:///{root / 'a' / 'mlflow.db'}", root, _limit_file_size(200_000))
     small = root / "small"
     small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True, check=False).returncode == 0:
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
         try:
             timed("full disk (256 KiB tmpfs)", f"sqlite:///{small / 'mlflow.db'}", root)
         finally:
@@ -52,8 +57,12 @@ def main() -> None:
     for path in readonly.iterdir():
         path.chmod(0o444)
     readonly.chmod(0o555)
-    timed("read-only folder", f"sqlite:///{readonly / 'mlflow.db'}", root,
-          _without_permission_override if os.geteuid() == 0 else None)
+    timed(
+        "read-only folder",
+        f"sqlite:///{readonly / 'mlflow.db'}",
+        root,
+        _without_permission_override if os.geteuid() == 0 else None,
+    )
     readonly.chmod(0o755)
     corrupt = root / "corrupt" / "mlflow.db"
     corrupt.parent.mkdir()

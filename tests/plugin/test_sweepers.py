@@ -8,8 +8,14 @@ import yaml
 
 APP = Path(__file__).parent / "apps" / "objective.py"
 GRID = ["hydra/sweeper=grid", "x=0,1,2,3,4,5"]
-OPTUNA = ["hydra/sweeper=optuna", "hydra.sweeper.direction=minimize", "hydra.sweeper.storage=null", "hydra.sweeper.n_trials=6",
-          "hydra.sweeper.sampler.seed=1", "x=range(0,6)"]
+OPTUNA = [
+    "hydra/sweeper=optuna",
+    "hydra.sweeper.direction=minimize",
+    "hydra.sweeper.storage=null",
+    "hydra.sweeper.n_trials=6",
+    "hydra.sweeper.sampler.seed=1",
+    "x=range(0,6)",
+]
 
 
 def last_line(output: str) -> str:
@@ -30,7 +36,9 @@ def test_two_floats_need_two_directions(run_app):
     # Every trial would fail the same way: the sweep stops after the first, as for a bad setting.
     code, output = run_app(APP, *OPTUNA, "kind=pair")
     assert code == 2 and output.count("trial #") == 1
-    assert last_line(output).startswith("error: the job returned 2 value(s) for 1 objective(s) (value); give one direction per value")
+    assert last_line(output).startswith(
+        "error: the job returned 2 value(s) for 1 objective(s) (value); give one direction per value"
+    )
 
 
 def test_an_unreadable_return_fails_each_trial_with_the_reason_and_the_sweep_exits_non_zero(run_app):
@@ -57,7 +65,10 @@ def test_max_failure_rate_stops_the_sweep_once_five_trials_ended(run_app):
     code, output = run_app(APP, *GRID, "fail_below=4", "hydra.sweeper.max_failure_rate=0.5")
     assert code == 1
     assert "[5/6]" in output and "[6/6]" not in output
-    assert last_line(output) == "error: 4 of 5 trials failed, more than hydra.sweeper.max_failure_rate=0.5; no new trial is started"
+    assert (
+        last_line(output)
+        == "error: 4 of 5 trials failed, more than hydra.sweeper.max_failure_rate=0.5; no new trial is started"
+    )
 
 
 def test_timeout_starts_no_trial_after_it(run_app):
@@ -69,9 +80,15 @@ def test_timeout_starts_no_trial_after_it(run_app):
 
 def test_bad_sweeper_settings_are_one_line(run_app):
     for setting, start in [
-        ("hydra.sweeper.max_failure_rate=2", "error: hydra.sweeper.max_failure_rate=2.0 is not allowed: null (off) or a share"),
+        (
+            "hydra.sweeper.max_failure_rate=2",
+            "error: hydra.sweeper.max_failure_rate=2.0 is not allowed: null (off) or a share",
+        ),
         ("hydra.sweeper.timeout=-1", "error: hydra.sweeper.timeout=-1.0 is not allowed: null or a number of seconds > 0"),
-        ("hydra.sweeper.point_check=nowhere.check", "error: hydra.sweeper.point_check=nowhere.check is not allowed: a function"),
+        (
+            "hydra.sweeper.point_check=nowhere.check",
+            "error: hydra.sweeper.point_check=nowhere.check is not allowed: a function",
+        ),
     ]:
         code, output = run_app(APP, *OPTUNA, setting)
         assert code == 2 and last_line(output).startswith(start), output

@@ -30,10 +30,18 @@ from optuna.trial import TrialState
 
 from hydra_plugins.seqsweep_plugins._base import SweeperBase, bare_key
 from hydra_plugins.seqsweep_plugins._console import PointRefused, SweepConfigError, SweepRefused, first_line, refuse, say
+from hydra_plugins.seqsweep_plugins._job import JobContext, TrialHandle
+from hydra_plugins.seqsweep_plugins._loop import LoopRules, finish, run_trials
+from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, LOST, PRUNED, Outcome
+from hydra_plugins.seqsweep_plugins._points import PointComposer
 from hydra_plugins.seqsweep_plugins.executor import Job
 from hydra_plugins.seqsweep_plugins.hooks import SweepEnd, SweepStart, SweepTracker
-from hydra_plugins.seqsweep_plugins._job import JobContext, TrialHandle
-from hydra_plugins.seqsweep_plugins.optuna_sweeper._results import best_trials, describe, state_counts, write_optimization_results
+from hydra_plugins.seqsweep_plugins.optuna_sweeper._results import (
+    best_trials,
+    describe,
+    state_counts,
+    write_optimization_results,
+)
 from hydra_plugins.seqsweep_plugins.optuna_sweeper._search_space import (
     describe_distribution,
     edge_values,
@@ -51,10 +59,7 @@ from hydra_plugins.seqsweep_plugins.optuna_sweeper._study import (
     open_storage,
     recover_abandoned_trials,
 )
-from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, LOST, PRUNED, Outcome
-from hydra_plugins.seqsweep_plugins._points import PointComposer
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
-from hydra_plugins.seqsweep_plugins._loop import LoopRules, finish, run_trials
 
 
 class OptunaSweeperImpl(SweeperBase):
@@ -101,12 +106,25 @@ class OptunaSweeperImpl(SweeperBase):
         study, storage, distributions, fixed, existing = opened
         sweep_dir = self.save_sweep_config()
         goals = ", ".join(f"{d} {o}" for o, d in zip(self.objectives, self.directions))
-        say(f"Optuna study '{study.study_name}': {goals}; {existing} trial(s) so far; n_trials={self.n_trials}; folder {sweep_dir}")
+        say(
+            f"Optuna study '{study.study_name}': {goals}; {existing} trial(s) so far; n_trials={self.n_trials}; folder {sweep_dir}"
+        )
         start = SweepStart(
-            sweeper="optuna", label=self.label(), config=self.config, sweep_dir=str(sweep_dir), total=self.n_trials,
-            varying=list(distributions), fixed=[f"{k}={v}" for k, v in fixed.items()], objectives=self.objectives,
-            directions=self.directions, resumed_trials=existing,
-            study={"name": study.study_name, "storage": mask_secrets(self._storage_text(storage)), "sampler": str(self.sampler_cfg.get("_target_"))},
+            sweeper="optuna",
+            label=self.label(),
+            config=self.config,
+            sweep_dir=str(sweep_dir),
+            total=self.n_trials,
+            varying=list(distributions),
+            fixed=[f"{k}={v}" for k, v in fixed.items()],
+            objectives=self.objectives,
+            directions=self.directions,
+            resumed_trials=existing,
+            study={
+                "name": study.study_name,
+                "storage": mask_secrets(self._storage_text(storage)),
+                "sampler": str(self.sampler_cfg.get("_target_")),
+            },
         )
         try:
             sweep_data = tracker.on_sweep_start(start) or {}
@@ -114,10 +132,24 @@ class OptunaSweeperImpl(SweeperBase):
             refuse(str(error))
         except Exception as error:  # noqa: BLE001 - e.g. a store the tracker cannot write: one line, no trial started
             refuse(f"{type(error).__name__}: {first_line(error)}" if not str(error) else first_line(error), code=1)
-        source = StudySource(self, study, storage, distributions, fixed, composer, sweep_data, executor_in_process=getattr(executor, "in_process", True))
+        source = StudySource(
+            self,
+            study,
+            storage,
+            distributions,
+            fixed,
+            composer,
+            sweep_data,
+            executor_in_process=getattr(executor, "in_process", True),
+        )
         rules = LoopRules(
-            objective=self.objectives[0], direction=self.directions[0], total=max(self.n_trials - counted_trials(study), 0),
-            timeout=self.timeout, max_failure_rate=self.max_failure_rate, max_retries=getattr(executor, "max_retries", 0), job_overrides=self.job_overrides,
+            objective=self.objectives[0],
+            direction=self.directions[0],
+            total=max(self.n_trials - counted_trials(study), 0),
+            timeout=self.timeout,
+            max_failure_rate=self.max_failure_rate,
+            max_retries=getattr(executor, "max_retries", 0),
+            job_overrides=self.job_overrides,
         )
         executor.slots = min(self.n_jobs, getattr(executor, "slots", 1)) or 1
         try:
@@ -132,14 +164,24 @@ class OptunaSweeperImpl(SweeperBase):
         print(describe(best, self.objectives, self.directions), flush=True)
         write_optimization_results(sweep_dir, best, self.objectives, self.directions)
         tracker.on_sweep_end(
-            SweepEnd(result.status, dict(result.counts), best.to_dict("records"), self.objectives, self.directions, result.seconds, result.message)
+            SweepEnd(
+                result.status,
+                dict(result.counts),
+                best.to_dict("records"),
+                self.objectives,
+                self.directions,
+                result.seconds,
+                result.message,
+            )
         )
         finish(result)
         return source.ended
 
     # -- setting up ---------------------------------------------------------------------------
 
-    def _open_study(self, arguments: list[str], composer: PointComposer, executor: Any) -> tuple[optuna.Study, Any, dict[str, BaseDistribution], dict[str, str], int]:
+    def _open_study(
+        self, arguments: list[str], composer: PointComposer, executor: Any
+    ) -> tuple[optuna.Study, Any, dict[str, BaseDistribution], dict[str, str], int]:
         """Check everything, then create or load the study and recover trials of dead processes."""
         search_space = [f"{key}={value}" for key, value in self.params.items()] + list(arguments)
         distributions, fixed = parse_search_space(search_space)
@@ -148,7 +190,11 @@ class OptunaSweeperImpl(SweeperBase):
         if self.heartbeat_interval is not None:
             _check_whole_number("hydra.sweeper.heartbeat_interval", self.heartbeat_interval)
         if self.storage_url is None and not getattr(executor, "in_process", True):
-            raise SweepConfigError("hydra.sweeper.storage", None, "a database URL (e.g. postgresql+psycopg://...) with this launcher: its workers cannot reach an in-memory study")
+            raise SweepConfigError(
+                "hydra.sweeper.storage",
+                None,
+                "a database URL (e.g. postgresql+psycopg://...) with this launcher: its workers cannot reach an in-memory study",
+            )
         self.custom_search_space = self._custom_search_space()
         sampler = self._sampler(distributions)
         pruner = self._pruner()
@@ -157,9 +203,18 @@ class OptunaSweeperImpl(SweeperBase):
         storage = open_storage(self.storage_url, self.heartbeat_interval)
         name = self.study_name or default_study_name(self.label(), search_space, self.objectives, self.directions)
         try:
-            study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner, study_name=name, directions=self.directions, load_if_exists=True)
+            study = optuna.create_study(
+                storage=storage,
+                sampler=sampler,
+                pruner=pruner,
+                study_name=name,
+                directions=self.directions,
+                load_if_exists=True,
+            )
         except ValueError as error:  # an existing study with other directions
-            raise SweepConfigError("hydra.sweeper.study_name", name, f"a new name, or the directions of the existing study ({error})") from None
+            raise SweepConfigError(
+                "hydra.sweeper.study_name", name, f"a new name, or the directions of the existing study ({error})"
+            ) from None
         _check_same_search_space(study, distributions)
         existing = len(study.trials)
         for line in recover_abandoned_trials(study, storage):
@@ -181,10 +236,16 @@ class OptunaSweeperImpl(SweeperBase):
         try:
             return get_method(self.custom_search_space_name)
         except Exception as error:  # noqa: BLE001 - any import problem is the same config mistake
-            raise SweepConfigError("hydra.sweeper.custom_search_space", self.custom_search_space_name, f"a function `module.name(cfg, trial)` that can be imported ({error})") from None
+            raise SweepConfigError(
+                "hydra.sweeper.custom_search_space",
+                self.custom_search_space_name,
+                f"a function `module.name(cfg, trial)` that can be imported ({error})",
+            ) from None
 
     def _sampler(self, distributions: dict[str, BaseDistribution]) -> optuna.samplers.BaseSampler:
-        sampler_class = _optuna_class("hydra.sweeper.sampler", self.sampler_cfg, optuna.samplers.BaseSampler, "optuna.samplers")
+        sampler_class = _optuna_class(
+            "hydra.sweeper.sampler", self.sampler_cfg, optuna.samplers.BaseSampler, "optuna.samplers"
+        )
         extra = {}
         if issubclass(sampler_class, optuna.samplers.GridSampler):
             extra["search_space"] = {key: grid_values(key, d) for key, d in distributions.items()}
@@ -202,7 +263,9 @@ class OptunaSweeperImpl(SweeperBase):
         _optuna_class("hydra.sweeper.pruner", self.pruner_cfg, optuna.pruners.BasePruner, "optuna.pruners")
         target = self.pruner_cfg["_target_"]
         if len(self.objectives) > 1 and not target.endswith("NopPruner"):
-            raise SweepConfigError("hydra.sweeper.pruner", target, "null with two or more objectives: Optuna prunes single-objective studies only")
+            raise SweepConfigError(
+                "hydra.sweeper.pruner", target, "null with two or more objectives: Optuna prunes single-objective studies only"
+            )
         return _build("hydra.sweeper.pruner", self.pruner_cfg)
 
     def _check_edges(self, distributions: dict[str, BaseDistribution], fixed: dict[str, str], composer: PointComposer) -> None:
@@ -230,9 +293,13 @@ class OptunaSweeperImpl(SweeperBase):
         best = study.best_trial if len(self.directions) == 1 else sorted(study.best_trials, key=lambda t: t.number)[0]
         point = [override_text(key, best.params[key]) for key in best.params] + [f"{k}={v}" for k, v in source.fixed.items()]
         context = JobContext(
-            number=best.number, overrides=point, varying=[override_text(k, best.params[k]) for k in best.params],
-            sweep=source.sweep_data, tags={"refit": "true", "refit_of_trial": str(best.number), "optuna_study": study.study_name},
-            objectives=self.objectives, refit=True,
+            number=best.number,
+            overrides=point,
+            varying=[override_text(k, best.params[k]) for k in best.params],
+            sweep=source.sweep_data,
+            tags={"refit": "true", "refit_of_trial": str(best.number), "optuna_study": study.study_name},
+            objectives=self.objectives,
+            refit=True,
         )
         say(f"refit_best: training trial #{best.number}'s configuration once more")
         tracker.on_trial_submitted(context)
@@ -249,8 +316,15 @@ class StudySource:
     """Trials asked from the study, told as they end (the TrialSource of _loop.py)."""
 
     def __init__(
-        self, sweeper: OptunaSweeperImpl, study: optuna.Study, storage: Any, distributions: dict[str, BaseDistribution],
-        fixed: dict[str, str], composer: PointComposer, sweep_data: dict[str, Any], executor_in_process: bool,
+        self,
+        sweeper: OptunaSweeperImpl,
+        study: optuna.Study,
+        storage: Any,
+        distributions: dict[str, BaseDistribution],
+        fixed: dict[str, str],
+        composer: PointComposer,
+        sweep_data: dict[str, Any],
+        executor_in_process: bool,
     ) -> None:
         self.sweeper, self.study, self.storage = sweeper, study, storage
         self.distributions, self.fixed, self.composer = distributions, fixed, composer
@@ -284,7 +358,9 @@ class StudySource:
         return trial
 
     def _job_or_refusal(self, trial: optuna.Trial) -> Job | None:
-        point = [override_text(key, value) for key, value in trial.params.items()] + [f"{k}={v}" for k, v in self.fixed.items()]
+        point = [override_text(key, value) for key, value in trial.params.items()] + [
+            f"{k}={v}" for k, v in self.fixed.items()
+        ]
         error = self.composer.error(point)
         if error is not None:
             trial.set_user_attr("error", error)
@@ -297,12 +373,20 @@ class StudySource:
             tags["retry_of"] = str(retry_of)
             trial.set_user_attr("retry_of", retry_of)
         handle = TrialHandle(
-            study_name=self.study.study_name, storage_url=None if self.sweeper.storage_url is None else str(self.storage.url),
-            trial_id=trial._trial_id, pruner=self.sweeper.pruner_cfg, live_trial=trial if self.in_process else None,
+            study_name=self.study.study_name,
+            storage_url=None if self.sweeper.storage_url is None else str(self.storage.url),
+            trial_id=trial._trial_id,
+            pruner=self.sweeper.pruner_cfg,
+            live_trial=trial if self.in_process else None,
         )
         context = JobContext(
-            number=trial.number, overrides=point, varying=[override_text(k, v) for k, v in trial.params.items()],
-            sweep=self.sweep_data, tags=tags, objectives=self.sweeper.objectives, trial=handle,
+            number=trial.number,
+            overrides=point,
+            varying=[override_text(k, v) for k, v in trial.params.items()],
+            sweep=self.sweep_data,
+            tags=tags,
+            objectives=self.sweeper.objectives,
+            trial=handle,
         )
         self.trials[trial.number] = trial
         self.running_ids.add(trial._trial_id)
@@ -373,7 +457,8 @@ def _check_same_search_space(study: optuna.Study, distributions: dict[str, BaseD
                 check_distribution_compatibility(earlier[key], distribution)
             except ValueError:
                 raise SweepConfigError(
-                    f"hydra.sweeper.params.{bare_key(key)}", describe_distribution(distribution),
+                    f"hydra.sweeper.params.{bare_key(key)}",
+                    describe_distribution(distribution),
                     f"what study '{study.study_name}' already searches ({describe_distribution(earlier[key])}); "
                     "or start another study with hydra.sweeper.study_name=NEW_NAME",
                 ) from None
@@ -389,8 +474,11 @@ def _optuna_class(key: str, settings: Any, base: type, module: str) -> type:
             cls = None
     if not isinstance(cls, type) or not issubclass(cls, base):
         names = [
-            n for n in dir(sys.modules[module])
-            if isinstance(getattr(sys.modules[module], n), type) and issubclass(getattr(sys.modules[module], n), base) and not n.startswith("Base")
+            n
+            for n in dir(sys.modules[module])
+            if isinstance(getattr(sys.modules[module], n), type)
+            and issubclass(getattr(sys.modules[module], n), base)
+            and not n.startswith("Base")
         ]
         raise SweepConfigError(f"{key}._target_", target, f"a class of {module}: " + ", ".join(f"{module}.{n}" for n in names))
     return cls
@@ -401,7 +489,9 @@ def _build(key: str, settings: Any, **extra: Any) -> Any:
         return instantiate(settings, **extra)
     except Exception as error:  # noqa: BLE001 - wrong keyword, missing extra package, ...
         cause = error.__cause__ or error
-        raise SweepConfigError(key, settings["_target_"], f"valid arguments for it ({type(cause).__name__}: {str(cause).splitlines()[0]})") from None
+        raise SweepConfigError(
+            key, settings["_target_"], f"valid arguments for it ({type(cause).__name__}: {str(cause).splitlines()[0]})"
+        ) from None
 
 
 def _check_whole_number(key: str, value: Any) -> None:

@@ -35,7 +35,10 @@ def describe(best: pd.DataFrame, objectives: Sequence[str], directions: Sequence
     if len(objectives) == 1:
         row = best.iloc[0]
         params = " ".join(f"{key}={row[key]}" for key in best.columns if key not in {"trial", *objectives, "mlflow_run_id"})
-        lines = [f"[optuna] best trial #{row['trial']}: {objectives[0]}={row[objectives[0]]:.4f} ({directions[0]})", f"[optuna] best params: {params}"]
+        lines = [
+            f"[optuna] best trial #{row['trial']}: {objectives[0]}={row[objectives[0]]:.4f} ({directions[0]})",
+            f"[optuna] best params: {params}",
+        ]
         if row["mlflow_run_id"]:
             lines.append(f"[optuna] best trial's MLflow run: {row['mlflow_run_id']}")
         return "\n".join(lines)
@@ -52,7 +55,9 @@ def _row(trial: FrozenTrial, objectives: Sequence[str]) -> dict:
     }
 
 
-def write_optimization_results(sweep_dir: Path, best: pd.DataFrame, objectives: Sequence[str], directions: Sequence[str]) -> Path:
+def write_optimization_results(
+    sweep_dir: Path, best: pd.DataFrame, objectives: Sequence[str], directions: Sequence[str]
+) -> Path:
     """`optimization_results.yaml` in the sweep folder, in hydra-optuna-sweeper's shape: `best_params`
     and `best_value` for one objective, `solutions` (params and values of the Pareto front) for more."""
     results: dict = {"name": "optuna"}

@@ -48,7 +48,9 @@ def parse_search_space(overrides: Iterable[str]) -> tuple[dict[str, BaseDistribu
             override = parser.parse_override(text)
         except HydraException as error:
             key = text.split("=", 1)[0]
-            raise ConfigError(f"hydra.sweeper.params.{key}", text.split("=", 1)[-1], f"Hydra sweep syntax: {SYNTAX} ({_first_line(error)})") from None
+            raise ConfigError(
+                f"hydra.sweeper.params.{key}", text.split("=", 1)[-1], f"Hydra sweep syntax: {SYNTAX} ({_first_line(error)})"
+            ) from None
         key = override.get_key_element()
         if override.is_sweep_override():
             distributions[key] = _distribution(key, override, text.split("=", 1)[-1])
@@ -84,7 +86,11 @@ def grid_values(key: str, distribution: BaseDistribution) -> list[Any]:
     if isinstance(distribution, FloatDistribution) and distribution.step is not None:
         count = round((distribution.high - distribution.low) / distribution.step) + 1
         return [distribution.low + i * distribution.step for i in range(count)]
-    raise ConfigError(f"hydra.sweeper.params.{key}", describe_distribution(distribution), "choice(...) or range(...) with GridSampler (it needs a finite list of values)")
+    raise ConfigError(
+        f"hydra.sweeper.params.{key}",
+        describe_distribution(distribution),
+        "choice(...) or range(...) with GridSampler (it needs a finite list of values)",
+    )
 
 
 def _distribution(key: str, override: Override, shown: str) -> BaseDistribution:
@@ -93,7 +99,9 @@ def _distribution(key: str, override: Override, shown: str) -> BaseDistribution:
     if isinstance(value, ChoiceSweep) or (isinstance(value, RangeSweep) and value.shuffle):
         choices = list(override.sweep_iterator())
         if not all(isinstance(c, (str, int, float, bool, type(None))) for c in choices):
-            raise ConfigError(name, shown, "choices that are strings, numbers, true/false or null (Optuna's categorical values)")
+            raise ConfigError(
+                name, shown, "choices that are strings, numbers, true/false or null (Optuna's categorical values)"
+            )
         if not choices:
             raise ConfigError(name, shown, "at least one value")
         if len(set(map(repr, choices))) != len(choices):

@@ -39,7 +39,11 @@ INFRASTRUCTURE = "infrastructure"
 # experimental and expects Study.optimize, while a Hydra sweeper must ask and tell. Neither
 # warning asks the user to do anything.
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, message=r".*(heartbeat|fail_stale_trials|retried_trial_number|RetryHeartbeatStaleTrialCallback)")
+warnings.filterwarnings(
+    "ignore",
+    category=optuna.exceptions.ExperimentalWarning,
+    message=r".*(heartbeat|fail_stale_trials|retried_trial_number|RetryHeartbeatStaleTrialCallback)",
+)
 
 
 def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.storages.BaseStorage:
@@ -51,16 +55,21 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
         database = Path(url.removeprefix("sqlite:///")).resolve()
         database.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{database}"
-    heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval} if heartbeat_interval else {}
+    heartbeat = (
+        {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval} if heartbeat_interval else {}
+    )
     try:
         # Two sweeps started together would both create the schema ("table trials already exists").
         with database_lock(url, "schema"):
             # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
-            return RDBStorage(url, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=None), **heartbeat)
+            return RDBStorage(
+                url, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=None), **heartbeat
+            )
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(
-            "hydra.sweeper.storage", mask_secrets(url),
+            "hydra.sweeper.storage",
+            mask_secrets(url),
             f"an SQLAlchemy URL Optuna can open, e.g. sqlite:///mlruns/optuna.db or postgresql+psycopg://user@host/db ({mask_secrets(reason)})",
         ) from None
 
@@ -112,7 +121,9 @@ def budget_lock(storage: optuna.storages.BaseStorage):  # noqa: ANN201 - a conte
     return database_lock(str(getattr(storage, "url", "")), "budget", getattr(storage, "engine", None))
 
 
-def default_study_name(experiment: str, search_space: Sequence[str], objectives: Sequence[str], directions: Sequence[str]) -> str:
+def default_study_name(
+    experiment: str, search_space: Sequence[str], objectives: Sequence[str], directions: Sequence[str]
+) -> str:
     """A name that is the same each time the same command runs, so re-running it resumes the study."""
     key = json.dumps([sorted(search_space), list(objectives), list(directions)])
     return f"{experiment}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
@@ -132,7 +143,9 @@ def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseS
             storage.set_trial_user_attr(trial._trial_id, "failure", INFRASTRUCTURE)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             RetryHeartbeatStaleTrialCallback(max_retry=None)(study, storage.get_trial(trial._trial_id))
-            recovered.append(f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again")
+            recovered.append(
+                f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again"
+            )
     if storage.get_heartbeat_interval():
         running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         # Optuna fails them and runs the storage's RetryHeartbeatStaleTrialCallback; the line printed says why.

@@ -114,11 +114,7 @@ class RayExecutor:
             num_gpus=launcher.gpus_per_trial,
             # Never retried by Ray: a lost trial is rerun by the sweeper as a new, recorded trial.
             max_retries=0,
-            runtime_env={
-                "env_vars": _thread_env(
-                    launcher.cpus_per_trial, launcher.gpus_per_trial
-                )
-            },
+            runtime_env={"env_vars": _thread_env(launcher.cpus_per_trial, launcher.gpus_per_trial)},
         )
         self._running: dict[Any, Job] = {}
         self._waiting: deque[Job] = deque()
@@ -134,9 +130,7 @@ class RayExecutor:
         ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
         if ready:
             # Report every job that has ended by now, not only the first.
-            ready, _ = ray.wait(
-                list(self._running), num_returns=len(self._running), timeout=0
-            )
+            ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=0)
         ends = [self._collect(ref) for ref in ready]
         self._start_waiting()
         return ends
@@ -165,16 +159,12 @@ class RayExecutor:
             job = self._waiting.popleft()
             # Composed here, in the sweeping process, like Hydra's basic launcher does: the sweep
             # config carries the resolved `now` of hydra.sweep.dir, so every job lands in one folder.
-            sweep_config = self.hydra_context.config_loader.load_sweep_config(
-                self.config, list(job.overrides)
-            )
+            sweep_config = self.hydra_context.config_loader.load_sweep_config(self.config, list(job.overrides))
             with open_dict(sweep_config):
                 sweep_config.hydra.job.id = job.idx
                 sweep_config.hydra.job.num = job.idx
             _resolve_in_sweeping_process(sweep_config)
-            ref = self._task.remote(
-                self._shared, sweep_config, job.context, self._cwd, self._code_folder
-            )
+            ref = self._task.remote(self._shared, sweep_config, job.context, self._cwd, self._code_folder)
             self._running[ref] = job
 
     def _collect(self, ref: Any) -> JobEnd:
@@ -188,11 +178,7 @@ class RayExecutor:
             # failure, and running it again would fail alike: an infrastructure failure.
             from hydra.core.utils import JobReturn, JobStatus
 
-            cause = (
-                error.cause
-                if isinstance(getattr(error, "cause", None), BaseException)
-                else error
-            )
+            cause = error.cause if isinstance(getattr(error, "cause", None), BaseException) else error
             try:
                 cause.infrastructure = True  # type: ignore[attr-defined]
             except AttributeError:  # an exception type with __slots__
@@ -216,17 +202,10 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
-def _slots(
-    launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[str, Any]]
-) -> int:
+def _slots(launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[str, Any]]) -> int:
     """Trials at once: `max_concurrent`, else as many as the cluster's CPUs (and GPUs) hold."""
     alive = [node.get("Resources", {}) for node in nodes if node.get("Alive")]
-    fits = [
-        r
-        for r in alive
-        if r.get("CPU", 0) >= launcher.cpus_per_trial
-        and r.get("GPU", 0) >= launcher.gpus_per_trial
-    ]
+    fits = [r for r in alive if r.get("CPU", 0) >= launcher.cpus_per_trial and r.get("GPU", 0) >= launcher.gpus_per_trial]
     if not fits:
         cpus = max((r.get("CPU", 0) for r in alive), default=0)
         gpus = max((r.get("GPU", 0) for r in alive), default=0)
@@ -242,9 +221,7 @@ def _slots(
         return launcher.max_concurrent
     held = math.floor(resources.get("CPU", 0) / launcher.cpus_per_trial + 1e-9)
     if launcher.gpus_per_trial > 0:
-        held = min(
-            held, math.floor(resources.get("GPU", 0) / launcher.gpus_per_trial + 1e-9)
-        )
+        held = min(held, math.floor(resources.get("GPU", 0) / launcher.gpus_per_trial + 1e-9))
     return max(held, 1)
 
 

@@ -48,9 +48,7 @@ def run_job_in_worker(
 
     hydra_context, task_function, singleton_state = shared
     node = ray.get_runtime_context().get_node_id()
-    info = node_info(
-        code_folder if code_folder and os.path.isdir(code_folder) else _own_checkout()
-    )
+    info = node_info(code_folder if code_folder and os.path.isdir(code_folder) else _own_checkout())
     if context is not None:
         context.tags["node"] = info["host"]
     setup_globals()
@@ -73,9 +71,7 @@ def run_job_in_worker(
                 job_return = JobReturn(
                     overrides=OmegaConf.to_container(sweep_config.hydra.overrides.task),  # type: ignore[arg-type]
                     status=JobStatus.FAILED,
-                    _return_value=RuntimeError(
-                        f"the job called sys.exit({exit_.code})"
-                    ),
+                    _return_value=RuntimeError(f"the job called sys.exit({exit_.code})"),
                 )
     return job_return, node, info
 
@@ -210,9 +206,7 @@ def _descriptor_copied(fd: int, copy: BinaryIO, lock: threading.Lock) -> Iterato
         yield
     finally:
         _flush_python_streams()
-        os.dup2(
-            original, fd
-        )  # closes our pipe's write end: the reader sees the end of it
+        os.dup2(original, fd)  # closes our pipe's write end: the reader sees the end of it
         reader.join(timeout=10)
         # A process the job started and left running may hold the pipe open: its reader keeps
         # writing to `original`, so that descriptor stays open for it.

@@ -79,16 +79,10 @@ class RayLauncher(Launcher):
         """Start (or join) Ray and return a TrialExecutor that runs this sweep's jobs on it."""
         from hydra_plugins.seqsweep_plugins.ray_launcher._executor import RayExecutor
 
-        assert (
-            self.config is not None
-            and self.hydra_context is not None
-            and self.task_function is not None
-        ), "setup() first"
+        assert self.config is not None and self.hydra_context is not None and self.task_function is not None, "setup() first"
         return RayExecutor(self, self.config, self.hydra_context, self.task_function)
 
-    def launch(
-        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
-    ) -> Sequence[JobReturn]:
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         """Hydra's batch interface: run every job (as many at once as the slots allow), return them in order."""
         assert self.config is not None, "setup() first"
         setup_globals()
@@ -98,13 +92,10 @@ class RayLauncher(Launcher):
         if self._batch_executor is None:
             self._batch_executor = self.executor()
         executor = self._batch_executor
-        log.info(
-            f"Launching {len(job_overrides)} jobs on Ray ({executor.slots} at a time)"
-        )
+        log.info(f"Launching {len(job_overrides)} jobs on Ray ({executor.slots} at a time)")
         # No sweep of ours describes these jobs (Hydra's own sweepers call launch): no JobContext.
         jobs = [
-            Job(overrides=list(overrides), idx=initial_job_idx + i, context=None)
-            for i, overrides in enumerate(job_overrides)
+            Job(overrides=list(overrides), idx=initial_job_idx + i, context=None) for i, overrides in enumerate(job_overrides)
         ]  # type: ignore[arg-type]
         for job in jobs:
             log.info(f"\t#{job.idx} : {' '.join(filter_overrides(job.overrides))}")
@@ -118,43 +109,26 @@ class RayLauncher(Launcher):
                     returns[end.job.idx] = JobReturn(
                         overrides=end.job.overrides,
                         status=JobStatus.FAILED,
-                        _return_value=RuntimeError(
-                            f"the job's worker was lost: {end.lost}"
-                        ),
+                        _return_value=RuntimeError(f"the job's worker was lost: {end.lost}"),
                     )
         return [returns[job.idx] for job in jobs]
 
 
 def _check_settings(launcher: RayLauncher) -> None:
     def refuse(key: str, value: Any, allowed: str) -> None:
-        shown = (
-            "null"
-            if value is None
-            else f"{value:g}"
-            if isinstance(value, float)
-            else value
-        )
+        shown = "null" if value is None else f"{value:g}" if isinstance(value, float) else value
         raise ValueError(f"hydra.launcher.{key}={shown} is not allowed: {allowed}")
 
-    if (
-        not isinstance(launcher.cpus_per_trial, (int, float))
-        or launcher.cpus_per_trial <= 0
-    ):
+    if not isinstance(launcher.cpus_per_trial, (int, float)) or launcher.cpus_per_trial <= 0:
         refuse("cpus_per_trial", launcher.cpus_per_trial, "a number > 0")
     gpus = launcher.gpus_per_trial
-    if (
-        not isinstance(gpus, (int, float))
-        or gpus < 0
-        or (gpus > 1 and gpus != int(gpus))
-    ):
+    if not isinstance(gpus, (int, float)) or gpus < 0 or (gpus > 1 and gpus != int(gpus)):
         refuse(
             "gpus_per_trial",
             gpus,
             "0, a fraction below 1 (trials share a GPU) or a whole number of GPUs",
         )
-    if launcher.max_concurrent is not None and (
-        not isinstance(launcher.max_concurrent, int) or launcher.max_concurrent < 1
-    ):
+    if launcher.max_concurrent is not None and (not isinstance(launcher.max_concurrent, int) or launcher.max_concurrent < 1):
         refuse(
             "max_concurrent",
             launcher.max_concurrent,
@@ -163,9 +137,7 @@ def _check_settings(launcher: RayLauncher) -> None:
     if not isinstance(launcher.max_retries, int) or launcher.max_retries < 0:
         refuse("max_retries", launcher.max_retries, "a whole number >= 0")
     if importlib.util.find_spec("ray") is None:
-        raise ValueError(
-            "hydra/launcher=ray is not allowed: Ray is not installed (pip install -e '.[ray]')"
-        )
+        raise ValueError("hydra/launcher=ray is not allowed: Ray is not installed (pip install -e '.[ray]')")
     if launcher.address is not None and not str(launcher.address).strip():
         refuse(
             "address",
