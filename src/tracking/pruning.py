@@ -20,8 +20,12 @@ class TrialPrunedAtEpoch(optuna.TrialPruned):
     """The study's pruner stopped this trial after `epoch` (1-based)."""
 
     def __init__(self, epoch: int, metric: str, value: float) -> None:
-        self.epoch = epoch
+        self.epoch, self.metric, self.value = epoch, metric, value
         super().__init__(f"pruned at epoch {epoch} ({metric}={value:.4f})")
+
+    def __reduce__(self) -> tuple:
+        # Pickled from a Ray worker back to the sweeping process with the job's result.
+        return (type(self), (self.epoch, self.metric, self.value))
 
 
 class PruningReporter(keras.callbacks.Callback):
