@@ -29,11 +29,20 @@ def run_name(cfg: DictConfig, job: JobContext | None) -> str:
     last_parts = [key.rsplit(".", 1)[-1] for key in keys]
     shown = []
     for text, key, last in zip(job.varying, keys, last_parts):
-        value = text.split("=", 1)[1]
+        value = _short_number(text.split("=", 1)[1])
         # A config-group choice (model=lstm) reads best as its value; a nested key by its last
         # part, unless two varying keys share it.
         shown.append(value if "." not in key else f"{last if last_parts.count(last) == 1 else key}={value}")
     return f"{' '.join(shown)} #{job.number}".strip()
+
+
+def _short_number(value: str) -> str:
+    """0.0008179499475211679 -> 0.000818: a sampled float to 3 significant digits, for reading."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if number.is_integer() or "." not in value else f"{number:.3g}"
 
 
 def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:
