@@ -20,8 +20,13 @@ class TrialPrunedAtEpoch(optuna.TrialPruned):
     """The study's pruner stopped this trial after `epoch` (1-based)."""
 
     def __init__(self, epoch: int, metric: str, value: float) -> None:
-        self.epoch = epoch
+        self.epoch, self.metric, self.value = epoch, metric, value
         super().__init__(f"pruned at epoch {epoch} ({metric}={value:.4f})")
+
+    def __reduce__(self) -> tuple[type, tuple[int, str, float]]:
+        # Pickle rebuilds an exception from its `args` (the message alone), which this __init__
+        # refuses: a pruned trial of a Ray worker reached the sweeper as a lost trial.
+        return type(self), (self.epoch, self.metric, self.value)
 
 
 class PruningReporter(keras.callbacks.Callback):
