@@ -52,7 +52,9 @@ def run_job_in_worker(
         code_folder if code_folder and os.path.isdir(code_folder) else _own_checkout()
     )
     if context is not None:
-        context.tags["node"] = info["host"]
+        # The host names the machine; the Ray node id and worker pid tell apart nodes that share
+        # a host (and find the process of a trial that hangs).
+        context.tags.update({"node": info["host"], "ray_node_id": node, "worker_pid": str(os.getpid())})
     setup_globals()
     _restore_hydra_singletons(singleton_state)
     with _working_directory(cwd):
