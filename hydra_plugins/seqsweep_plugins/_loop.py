@@ -137,6 +137,12 @@ def run_trials(
                                 f"trial #{job.context.number} was lost ({outcome.error}) and not recovered by reruns"
                             )
                             result.exit_code = 1
+                            if stop_reason is None:
+                                # Lost trials are not counted: a cause that loses every trial would
+                                # otherwise start new ones forever (an Optuna budget never fills).
+                                stop_reason = "lost"
+                                result.status = "FAILED"
+                                say(f"{result.message}; no new trial is started")
                     elif outcome.settings_error and stop_reason is None:
                         stop_reason = "settings"
                         result.status, result.exit_code, result.message = "FAILED", 2, outcome.error

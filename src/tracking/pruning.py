@@ -23,9 +23,10 @@ class TrialPrunedAtEpoch(optuna.TrialPruned):
         self.epoch, self.metric, self.value = epoch, metric, value
         super().__init__(f"pruned at epoch {epoch} ({metric}={value:.4f})")
 
-    def __reduce__(self) -> tuple:
-        # Pickled from a Ray worker back to the sweeping process with the job's result.
-        return (type(self), (self.epoch, self.metric, self.value))
+    def __reduce__(self) -> tuple[type, tuple[int, str, float]]:
+        # Pickle rebuilds an exception from its `args` (the message alone), which this __init__
+        # refuses: a pruned trial of a Ray worker reached the sweeper as a lost trial.
+        return type(self), (self.epoch, self.metric, self.value)
 
 
 class PruningReporter(keras.callbacks.Callback):

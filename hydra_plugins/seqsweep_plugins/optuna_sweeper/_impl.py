@@ -52,6 +52,7 @@ from hydra_plugins.seqsweep_plugins.optuna_sweeper._search_space import (
 from hydra_plugins.seqsweep_plugins.optuna_sweeper._study import (
     INFRASTRUCTURE,
     WORKER,
+    RetryAsNewAttempt,
     budget_lock,
     counted_trials,
     default_study_name,
@@ -426,7 +427,7 @@ class StudySource:
         self._tell(trial, state=TrialState.FAIL)
         if infrastructure:
             # Optuna's own way to run a failed trial again: a WAITING copy naming the trial it repeats.
-            RetryHeartbeatStaleTrialCallback(max_retry=None)(self.study, self.study._storage.get_trial(trial._trial_id))
+            RetryAsNewAttempt(max_retry=None)(self.study, self.study._storage.get_trial(trial._trial_id))
 
     def _tell(self, trial: optuna.Trial, values: list[float] | None = None, state: TrialState | None = None) -> None:
         """study.tell, except that GridSampler's "grid exhausted" stop is expected here: it calls

@@ -14,6 +14,7 @@ Either way the trial is marked FAIL (the first kind with the reason in its `erro
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
@@ -46,6 +47,20 @@ warnings.filterwarnings(
 )
 
 
+class RetryAsNewAttempt(RetryHeartbeatStaleTrialCallback):
+    """Optuna's callback that enqueues a WAITING copy of a failed trial (same parameters, naming the
+    trial it repeats), minus the user attributes of the failed attempt: Optuna copies them all, so
+    a rerun that completed still said `failure=infrastructure` with the old error, and a rerun that
+    failed by itself was taken for an infrastructure failure and not counted toward n_trials."""
+
+    ATTEMPT_ATTRS = ("failure", "error", "worker", "mlflow_run_id")
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        attempt = copy.deepcopy(trial)
+        attempt.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in self.ATTEMPT_ATTRS}
+        super().__call__(study, attempt)
+
+
 def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.storages.BaseStorage:
     """RDBStorage for `url` (a relative SQLite path is taken from the working directory and its
     folder created), or an in-memory storage for None."""
@@ -62,9 +77,7 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
         # Two sweeps started together would both create the schema ("table trials already exists").
         with database_lock(url, "schema"):
             # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
-            return RDBStorage(
-                url, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=None), **heartbeat
-            )
+            return RDBStorage(url, heartbeat_stale_trial_callback=RetryAsNewAttempt(max_retry=None), **heartbeat)
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(
@@ -142,7 +155,7 @@ def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseS
             storage.set_trial_user_attr(trial._trial_id, "error", f"its sweep process ({worker}) died")
             storage.set_trial_user_attr(trial._trial_id, "failure", INFRASTRUCTURE)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            RetryHeartbeatStaleTrialCallback(max_retry=None)(study, storage.get_trial(trial._trial_id))
+            RetryAsNewAttempt(max_retry=None)(study, storage.get_trial(trial._trial_id))
             recovered.append(
                 f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again"
             )

@@ -50,7 +50,9 @@ def run_job_in_worker(
     node = ray.get_runtime_context().get_node_id()
     info = node_info(code_folder if code_folder and os.path.isdir(code_folder) else _own_checkout())
     if context is not None:
-        context.tags["node"] = info["host"]
+        # The host names the machine; the Ray node id and worker pid tell apart nodes that share
+        # a host (and find the process of a trial that hangs).
+        context.tags.update({"node": info["host"], "ray_node_id": node, "worker_pid": str(os.getpid())})
     setup_globals()
     _restore_hydra_singletons(singleton_state)
     with _working_directory(cwd):
