@@ -18,12 +18,12 @@ import pandas as pd
 import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from mlflow.exceptions import MlflowException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
+from src.errors import StoreError
 from src.tracking.params import flatten_config, masked_config_yaml
 from src.tracking.pruning import TrialPrunedAtEpoch
-from src.errors import StoreError
 from src.tracking.store import absolute_uri, connect, describe_cause
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
