@@ -10,7 +10,6 @@ not be.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import stat
@@ -321,3 +320,31 @@ def test_a_sweep_where_some_trials_diverge_exits_zero_and_counts_them(sweep):
     done, _ = sweep(*DIVERGING, "optimizer.learning_rate=1e12,0.01", imdb=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "[sweep] sweep FINISHED in " in done.stdout and ": 2 trial(s): 1 complete, 1 failed" in done.stdout, done.stdout[-3000:]
+
+
+def test_credentials_from_a_password_file_and_a_service_file(sweep, tmp_path, cache_dir, postgres_server):
+    """What docs/faults.md recommends: no password on the command line. The Optuna storage comes
+    from the environment (`${oc.env:...}`); the MLflow store is a libpq service whose password
+    libpq reads from $PGPASSFILE. The password is in no file the sweep wrote."""
+    storage_db, tracking_db = "optuna_" + os.urandom(4).hex(), "mlflow_" + os.urandom(4).hex()
+    postgres_server.create_database(storage_db)
+    tracking_url = postgres_server.create_database(tracking_db)
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{postgres_server.port}:*:seqsweep:{postgres_server.password}\n")
+    pgpass.chmod(0o600)  # libpq ignores a password file others can read
+    service = tmp_path / "pg_service.conf"
+    service.write_text(f"[tracking]\nhost=127.0.0.1\nport={postgres_server.port}\ndbname={tracking_db}\nuser=seqsweep\n")
+    storage_url = tracking_url.replace(tracking_db, storage_db)
+    env = sweep_env(cache_dir, PGPASSFILE=str(pgpass), PGSERVICEFILE=str(service), SEQSWEEP_TEST_STORAGE=storage_url)
+    done, _ = sweep(
+        "hydra/sweeper=optuna", "hydra.sweeper.storage='${oc.env:SEQSWEEP_TEST_STORAGE}'",
+        "hydra.sweeper.n_trials=1", "optimizer.learning_rate=interval(1e-3, 1e-1)",
+        "tracking.tracking_uri='postgresql+psycopg:///?service=tracking'", env=env,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    runs = runs_of(tracking_url)
+    assert sorted(runs["status"]) == ["FINISHED", "FINISHED"]  # the parent and its trial
+    assert len(optuna.get_all_study_summaries(storage_url)) == 1
+    password = postgres_server.password.encode()
+    written = [p for p in (tmp_path / "multirun").rglob("*") if p.is_file() and password in p.read_bytes()]
+    assert written == [] and postgres_server.password not in done.stdout + done.stderr
