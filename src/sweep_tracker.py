@@ -32,7 +32,7 @@ from hydra_plugins.seqsweep_plugins import (
     mask_secrets,
 )
 from src.tracking.params import flatten_config
-from src.tracking.store import connect
+from src.tracking.store import connect, describe_cause
 from src.tracking.summary import sweep_table
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -119,6 +119,19 @@ class MlflowSweepTracker(SweepTracker):
     def on_sweep_end(self, end: SweepEnd) -> None:
         if self.parent_run_id is None:
             return
+        try:
+            self._record_end(end)
+        except (mlflow.exceptions.MlflowException, OSError) as error:  # OSError: requests' connection errors
+            # The store broke (what often ended the sweep): one line, and the sweep's own closing
+            # lines follow; the next command on the store closes the parent run.
+            print(
+                f"[sweep] warning: could not record the sweep's end in the store: {describe_cause(error)}",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.parent_run_id = None
+
+    def _record_end(self, end: SweepEnd) -> None:
         table = sweep_table(self.parent_run_id)
         if not table.empty:
             print("\n" + table.to_string(index=False), flush=True)
@@ -242,9 +255,16 @@ class MlflowSweepTracker(SweepTracker):
     def _close_if_open(self, status: str) -> None:
         if self.parent_run_id is None:
             return
-        if self.client.get_run(self.parent_run_id).info.status == "RUNNING":
-            self.client.set_terminated(self.parent_run_id, status)
-        self.parent_run_id = None
+        parent_run_id, self.parent_run_id = self.parent_run_id, None
+        try:
+            if self.client.get_run(parent_run_id).info.status == "RUNNING":
+                self.client.set_terminated(parent_run_id, status)
+        except (mlflow.exceptions.MlflowException, OSError) as error:
+            print(
+                f"[sweep] warning: could not close the parent run {parent_run_id}: {describe_cause(error)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def display_label(sweep: SweepStart) -> str:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hydra_plugins.seqsweep_plugins._console import Progress, say, short_settings
+from hydra_plugins.seqsweep_plugins._console import Progress, clock, say, short_settings
 from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, FAIL, LOST, PRUNED, Outcome, read_outcome
 from hydra_plugins.seqsweep_plugins.executor import Job, TrialExecutor
 from hydra_plugins.seqsweep_plugins.hooks import SweepTracker, TrialEnd
@@ -239,9 +239,19 @@ def _signals_raise() -> Iterator[None]:
 
 
 def finish(result: LoopResult) -> None:
-    """Print the sweep's last line and exit non-zero when it did not end well."""
+    """Print the sweep's closing lines (how many trials ended how, then the error, if any, last)
+    and exit non-zero when it did not end well."""
+    if result.message and not result.exit_code:
+        say(result.message)
+    say(closing_summary(result))
     if result.exit_code:
         print(f"error: {result.message}", file=sys.stderr, flush=True)
         sys.exit(result.exit_code)
-    if result.message:
-        say(result.message)
+
+
+def closing_summary(result: LoopResult) -> str:
+    """`sweep FINISHED in 0:04: 2 trial(s): 1 complete, 1 failed` (failed: by themselves or not;
+    lost: their worker died), so a sweep that exits 0 still says how many trials failed."""
+    names = {COMPLETE: "complete", PRUNED: "pruned", FAIL: "failed", LOST: "lost"}
+    counts = ", ".join(f"{n} {names[state]}" for state, n in result.counts.items() if n) or "none ended"
+    return f"sweep {result.status} in {clock(result.seconds)}: {sum(result.counts.values())} trial(s): {counts}"

@@ -11,15 +11,19 @@ import re
 from typing import Any
 
 MASK = "***"
-# user:password@ in any scheme://...; the user name stays, it helps to tell stores apart.
-_URL_PASSWORD = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s'\"]*):(?P<password>[^@\s'\"]*)@")
+# user:password@ in any scheme://...; the user name stays, it helps to tell stores apart. Also as
+# Hydra writes an override back (overrides.yaml, hydra.yaml, `overrides.task`): with its colons
+# escaped, `http\://user\:secret@host`.
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*\\?://)(?P<user>[^:/@\s'\"\\]*)(?P<colon>\\?:)(?P<password>[^@\s'\"]*)@"
+)
 # password=... in libpq keyword strings and query parameters (?password=..., &sslpassword=...).
 _KEY_PASSWORD = re.compile(r"(?P<key>\b(?:ssl)?password=)(?P<password>[^&\s'\"]+)", re.IGNORECASE)
 
 
 def mask_secrets(text: str) -> str:
     """`text` with every password of a URL or a `password=` parameter replaced by ***."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}{m['colon']}{MASK}@", text)
     return _KEY_PASSWORD.sub(lambda m: f"{m['key']}{MASK}", text)
 
 

@@ -29,6 +29,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 from src.errors import StoreError
 
 PARENT_RUN_ENV = "SEQSWEEP_PARENT_RUN_ID"
@@ -81,6 +82,9 @@ def connect(tracking_cfg: DictConfig) -> str:
         if uri.startswith(("http://", "https://")):
             for variable, value in MLFLOW_HTTP_SETTINGS.items():
                 os.environ.setdefault(variable, value)
+            if mask_secrets(uri) != uri:
+                # MLflow prints "View run ... at: <tracking URI>/#/..." as each run ends, password and all.
+                os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         with _schema_lock(uri):
             if uri.startswith("sqlite:///"):
                 _create_sqlite_store_atomically(Path(uri.removeprefix("sqlite:///")))

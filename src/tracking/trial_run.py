@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import platform
@@ -16,12 +17,14 @@ import mlflow
 import pandas as pd
 import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
+from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
+from src.errors import StoreError
 from src.tracking.params import flatten_config, masked_config_yaml
 from src.tracking.pruning import TrialPrunedAtEpoch
-from src.tracking.store import connect
+from src.tracking.store import absolute_uri, connect, describe_cause
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,11 +72,39 @@ class TrialRun:
             tags={**self.tags, **sweep_tags, **_environment_tags()},
         )
         self.run_id = run.info.run_id
-        mlflow.log_params(flatten_config(self.cfg))
-        mlflow.log_text(masked_config_yaml(self.cfg), "config.yaml")
+        try:
+            mlflow.log_params(flatten_config(self.cfg))
+            mlflow.log_text(masked_config_yaml(self.cfg), "config.yaml")
+        except BaseException as error:
+            # __exit__ is not called when __enter__ raises: close the run here.
+            self.__exit__(type(error), error, error.__traceback__)
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        """Close the run as the trial ended. A store that fails meanwhile (the trial's own logging,
+        or closing the run) raises StoreError: a failure outside the trial, which stops the sweep."""
+        try:
+            self._close(exc_type, exc)
+        except Exception as closing:
+            if not _from_the_store(closing):
+                raise
+            # The run cannot be closed: forget it here, so the next trial of this process does
+            # not meet it as "already active" (the next command on the store closes it).
+            while mlflow.active_run() is not None:
+                with contextlib.suppress(Exception):  # end_run forgets the run before it writes to the store
+                    mlflow.end_run("FAILED")
+            if exc is not None and not isinstance(exc, Exception):
+                return False  # Ctrl-C or a signal: the sweep stops as asked, whatever the store did
+            raise StoreError(self._uri(), describe_cause(closing)) from (exc or closing)
+        if exc is not None and _from_the_store(exc):
+            raise StoreError(self._uri(), describe_cause(exc)) from exc
+        return False
+
+    def _uri(self) -> str:
+        return absolute_uri(str(self.cfg.tracking.tracking_uri))
+
+    def _close(self, exc_type, exc) -> None:
         _log_console_output()
         if exc_type is None:
             mlflow.end_run("FINISHED")
@@ -84,9 +115,8 @@ class TrialRun:
             mlflow.set_tag("error", "interrupted")
             mlflow.end_run("KILLED")
         else:
-            mlflow.set_tag("error", f"{exc_type.__name__}: {exc}"[:5000])
+            mlflow.set_tag("error", mask_secrets(f"{exc_type.__name__}: {exc}")[:5000])
             mlflow.end_run("FAILED")
-        return False
 
     def epoch_logger(self) -> MlflowEpochLogger:
         return MlflowEpochLogger(self.run_id)
@@ -103,6 +133,14 @@ class TrialRun:
         summary = io.StringIO()
         model.summary(print_fn=lambda line, **_: summary.write(line + "\n"))
         mlflow.log_text(summary.getvalue(), "model_summary.txt")
+
+
+def _from_the_store(error: BaseException) -> bool:
+    """An error of a store call: MLflow's own, or the HTTP client's under it. The training code
+    knows nothing of MLflow, so inside a trial these come from logging, never from the trial."""
+    import requests
+
+    return isinstance(error, (MlflowException, requests.RequestException)) and not isinstance(error, StoreError)
 
 
 def _log_console_output() -> None:
