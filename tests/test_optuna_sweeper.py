@@ -235,7 +235,9 @@ def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir
     assert after[2].params == before[1].params and after[2].user_attrs["retry_of"] == 1
     assert after[1].user_attrs["failure"] == "infrastructure"
     # The rerun is a new attempt: none of the failed attempt's failure, error or process.
-    assert not {"failure", "error"} & set(after[2].user_attrs) and after[2].user_attrs["worker"] != after[1].user_attrs["worker"]
+    assert (
+        not {"failure", "error"} & set(after[2].user_attrs) and after[2].user_attrs["worker"] != after[1].user_attrs["worker"]
+    )
     first, first_again = before[0], after[0]
     assert (first_again.values, first_again.params, first_again.datetime_complete, first_again.user_attrs) == (
         first.values,
