@@ -29,6 +29,7 @@ def test_sizes_and_seed():
     np.testing.assert_array_equal(data.x_train, again.x_train)
 
 
+@pytest.mark.slow
 def test_rnn_learns_addition_and_logs_exact_match(run_cli, store_runs):
     run_cli(
         "data=binary_addition",

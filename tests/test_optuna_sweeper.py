@@ -81,6 +81,7 @@ def test_sweep_syntax_maps_one_to_one_to_optuna_distributions():
             parse_search_space([bad])
 
 
+@pytest.mark.slow
 def test_two_objectives_make_a_pareto_front_stored_on_the_parent(run_cli, store_runs, tmp_path):
     done = run_cli(
         *OPTUNA,
@@ -130,6 +131,7 @@ def test_two_objectives_make_a_pareto_front_stored_on_the_parent(run_cli, store_
     assert csv[0].startswith("trial,val_acc,fit_seconds,") and len(csv) == 1 + len(front)
 
 
+@pytest.mark.slow
 def test_a_clearly_worse_trial_is_pruned_and_recorded_killed(run_cli, store_runs, tmp_path):
     # Binary addition learns measurably in one epoch; a learning rate of 1e-9 leaves the weights
     # where they started (both trials share trainer.seed, so the same start), so the second
@@ -168,6 +170,7 @@ def test_a_clearly_worse_trial_is_pruned_and_recorded_killed(run_cli, store_runs
     assert pruned_run["params.optimizer.learning_rate"] == "1e-09"
 
 
+@pytest.mark.slow
 def test_failed_trials_are_fail_in_optuna_and_failed_in_mlflow(run_cli, store_runs, tmp_path):
     # SGD with this learning rate makes the loss NaN in the first epoch; the sweep goes on, and
     # since every trial failed it exits non-zero.
@@ -196,6 +199,7 @@ def test_failed_trials_are_fail_in_optuna_and_failed_in_mlflow(run_cli, store_ru
     assert "(2 failed)" in done.stdout and "no trial completed" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_with_only_the_missing_trials(tmp_path, cache_dir, mini_archive, store_runs):
     command = [
         sys.executable,
@@ -282,6 +286,7 @@ def test_bad_sweeper_settings_stop_before_any_run(run_cli, tmp_path, settings, m
     assert not (tmp_path / "mlruns" / "optuna.db").exists() and not (tmp_path / "mlruns" / "mlflow.db").exists()
 
 
+@pytest.mark.slow
 def test_an_objective_no_trial_returns_stops_the_sweep_after_the_first_trial(run_cli, tmp_path):
     done = run_cli(
         *OPTUNA,

@@ -67,6 +67,7 @@ def _only_run(store_runs) -> dict:
     return runs.iloc[0].to_dict()
 
 
+@pytest.mark.slow
 def test_hub_encoder_from_a_local_savedmodel_trains_through_the_cli(run_cli, store_runs, tiny_savedmodel):
     done = run_cli("model=pretrained", "model.encoder=hub", f"model.handle={tiny_savedmodel}", "trainer.epochs=3")
     run = _only_run(store_runs)
@@ -128,6 +129,7 @@ def test_text_and_token_ids_come_from_the_same_split(mini_archive, cache_dir):
         np.testing.assert_array_equal(ids, getattr(tokens, f"x_{split}"))
 
 
+@pytest.mark.slow
 def test_use_multilingual_encodes_once_and_later_runs_reuse_the_cache(run_cli, store_runs, tmp_path, few_dozen_reviews):
     own_cache = tmp_path / "cache"
     args = ("model=pretrained", "model.encoder=use_multilingual", "trainer.epochs=2")

@@ -65,6 +65,7 @@ def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
         assert len(mlflow.MlflowClient().get_metric_history(run_id, "val_acc")) == 2
 
 
+@pytest.mark.slow
 def test_failing_single_run_exits_non_zero_and_is_recorded_failed(run_cli, store_runs):
     # A learning rate this large makes the loss NaN in the first epoch.
     done = run_cli(
@@ -84,6 +85,7 @@ def test_failing_single_run_exits_non_zero_and_is_recorded_failed(run_cli, store
     assert "loss became nan at epoch 1" in run["tags.error"]
 
 
+@pytest.mark.slow
 def test_early_stopping_ends_a_trial_that_stops_improving(run_cli, store_runs):
     # With a learning rate far below float32 resolution the weights never change, so
     # val_loss cannot improve after the first epoch and patience=1 stops at epoch 2.
