@@ -8,6 +8,8 @@ python -m src.train +sweeps=main_grid                 # a named preset from swee
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
@@ -42,5 +44,22 @@ def main(cfg: DictConfig) -> dict[str, float]:
         exit_with_error(error, code=1)
 
 
+def refuse_unparsable_overrides(arguments: list[str]) -> None:
+    """Exit with our one line (code 2) for an override Hydra cannot parse (`model.units=choice()`):
+    Hydra's own message for it runs to many lines and exits 1, before any of our code runs."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for argument in arguments:
+        if argument.startswith("-") or "=" not in argument:
+            continue
+        try:
+            parser.parse_override(argument)
+        except Exception as error:  # noqa: BLE001 - Hydra's parser errors have no common base we can name
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            exit_with_error(f"{argument} is not allowed: Hydra's override syntax ({lines[0] if lines else type(error).__name__})")
+
+
 if __name__ == "__main__":
+    refuse_unparsable_overrides(sys.argv[1:])
     main()
