@@ -57,7 +57,9 @@ def refuse_unparsable_overrides(arguments: list[str]) -> None:
             parser.parse_override(argument)
         except Exception as error:  # noqa: BLE001 - Hydra's parser errors have no common base we can name
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-            exit_with_error(f"{argument} is not allowed: Hydra's override syntax ({lines[0] if lines else type(error).__name__})")
+            exit_with_error(
+                f"{argument} is not allowed: Hydra's override syntax ({lines[0] if lines else type(error).__name__})"
+            )
 
 
 if __name__ == "__main__":
