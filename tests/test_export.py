@@ -48,7 +48,7 @@ def _log_sweep(uri: str, experiment: str = "imdb", metric: str | None = None) ->
             run = client.create_run(
                 experiment_id,
                 start_time=1_700_000_000_000 + 10_000 * job,
-                tags={"mlflow.parentRunId": parent.info.run_id, "sweep_job_num": str(job), "model": model},
+                tags={"mlflow.parentRunId": parent.info.run_id, "sweep_trial": str(job), "model": model},
             )
             run_id = run.info.run_id
             params = {
@@ -347,7 +347,7 @@ def test_a_real_sweep_exports_one_tidy_row_per_trial(sweep, report):
     assert pd.api.types.is_integer_dtype(trials["params.data.n_train"]), "numeric params are numbers"
     assert trials["metrics.test_acc"].between(0, 1).all() and (trials["metrics.n_test"] == 500).all()
     assert (trials["metrics.test_acc"] == trials["metrics.test_acc"].round(4)).all()
-    assert trials["tags.sweep_job_num"].tolist() == list(range(12)), "rows in launch order"
+    assert trials["tags.sweep_trial"].tolist() == list(range(12)), "rows in launch order"
 
     table = pd.read_csv(report / "pivot.csv", index_col="model")
     assert list(table.index) == ["gru", "simplernn"] and list(table.columns) == ["20", "60"]

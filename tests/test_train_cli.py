@@ -59,7 +59,7 @@ def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
     assert set(children["tags.mlflow.parentRunId"]) == {parents.iloc[0]["run_id"]}
     assert set(runs["status"]) == {"FINISHED"}
     assert sorted(children["params.model.name"]) == ["lstm", "simplernn"]
-    assert sorted(children["tags.sweep_job_num"]) == ["0", "1"]
+    assert sorted(children["tags.sweep_trial"]) == ["0", "1"]
     assert set(children["tags.sweep_id"]) == {parents.iloc[0]["run_id"]}
     for run_id in children["run_id"]:
         assert len(mlflow.MlflowClient().get_metric_history(run_id, "val_acc")) == 2

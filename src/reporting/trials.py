@@ -103,7 +103,7 @@ def _is_own_tag(column: str) -> bool:
 
 
 def _in_launch_order(table: pd.DataFrame) -> pd.DataFrame:
-    if "tags.sweep_job_num" in table.columns:
-        order = pd.to_numeric(table["tags.sweep_job_num"], errors="coerce")
+    if "tags.sweep_trial" in table.columns:
+        order = pd.to_numeric(table["tags.sweep_trial"], errors="coerce")
         return table.assign(_order=order).sort_values(["_order", "start_time"], kind="stable").drop(columns="_order")
     return table.sort_values("start_time", kind="stable")
