@@ -348,7 +348,9 @@ def test_a_tracking_server_lost_mid_sweep_stops_the_sweep(tmp_path, cache_dir, m
             "-m",
             *TINY,
             "model.units=4,5,6,7",
-            "trainer.epochs=20",
+            # Long enough that the server stops while trial #1 trains (20 epochs of this tiny
+            # model can end within the 3 s wait below).
+            "trainer.epochs=200",
             f"tracking.tracking_uri=http://127.0.0.1:{port}",
             f"data.source={mini_archive}",
         ]
