@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
-import socket
 import sys
 import tempfile
 import time
@@ -31,11 +29,12 @@ from hydra_plugins.seqsweep_plugins import (
     SweepTracker,
     mask_secrets,
 )
+from hydra_plugins.seqsweep_plugins.owners import THIS_PROCESS, process_is_gone
 from src.tracking.params import flatten_config
 from src.tracking.store import connect, describe_cause
 from src.tracking.summary import sweep_table
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
+OWNER = THIS_PROCESS
 
 
 class MlflowSweepTracker(SweepTracker):
@@ -297,7 +296,7 @@ def close_dead_sweeps(client: mlflow.MlflowClient, experiment_id: str) -> int:
     parents = client.search_runs([experiment_id], filter_string="tags.sweep = 'true' and attributes.status = 'RUNNING'")
     for parent in parents:
         owner = parent.data.tags.get("sweep_owner", "")
-        if not _process_is_gone(owner):
+        if not process_is_gone(owner):
             continue
         children = client.search_runs(
             [experiment_id],
@@ -314,17 +313,3 @@ def close_dead_sweeps(client: mlflow.MlflowClient, experiment_id: str) -> int:
         client.set_terminated(parent.info.run_id, "KILLED")
         closed += 1 + len(children)
     return closed
-
-
-def _process_is_gone(owner: str) -> bool:
-    """True when `host:pid` names a process of this machine that no longer exists."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False

@@ -17,8 +17,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import socket
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -30,9 +28,10 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
+from hydra_plugins.seqsweep_plugins.owners import THIS_PROCESS, process_is_gone
 from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+WORKER = THIS_PROCESS
 # user attribute `failure` of a FAIL trial that failed outside the trial itself (not counted, run again).
 INFRASTRUCTURE = "infrastructure"
 
@@ -172,20 +171,9 @@ def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseS
 
 
 def worker_is_dead(worker: str) -> bool:
-    """True when `host:pid` names a process of this machine that is gone (or this very process,
-    which cannot have left a trial RUNNING before it asked one). Other machines: unknown, False."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    """True when `host:pid` names a gone process of this machine, or this very process, which
+    cannot have left a trial RUNNING before it asked one. Other machines: unknown, False."""
+    return process_is_gone(worker, this_process_is_gone=True)
 
 
 @contextmanager
