@@ -393,6 +393,8 @@ def main() -> None:
             rows.append(summarize_run(method, seed, result))
             trial_rows.extend({"method": method, "seed": seed, **t} for t in result["trials"])
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "best_params"}), flush=True)
+            # Written after every search, so an interrupted benchmark keeps what it measured.
+            pd.DataFrame(rows).to_csv(out / "runs-so-far.csv", index=False)
 
     runs = pd.DataFrame(rows)
     runs["refit_test_acc"] = refit(runs, setup)

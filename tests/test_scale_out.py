@@ -284,6 +284,69 @@ def test_on_two_nodes_a_killed_worker_and_a_killed_sweep_lose_and_duplicate_noth
     assert "marked FAIL, it runs again" in output
 
 
+def _running_on(tracking_uri: str, node_id: str, log: Path, timeout: float = 180) -> pd.Series:
+    """A trial run that is RUNNING on the node `node_id` now, as soon as there is one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            runs = mlflow_runs(tracking_uri)
+        except mlflow.exceptions.MlflowException:  # no experiment yet
+            runs = pd.DataFrame()
+        if "tags.ray_node_id" in runs:
+            running = runs[(runs["status"] == "RUNNING") & (runs["tags.ray_node_id"] == node_id)]
+            if len(running):
+                return running.iloc[0]
+        time.sleep(0.3)
+    pytest.fail(f"no trial started running on node {node_id}:\n{log.read_text()[-4000:]}")
+
+
+def test_on_two_nodes_a_removed_worker_node_loses_its_trial_and_the_sweep_finishes_on_the_head(
+    tmp_path: Path, sweep, ray_cluster, postgres_server, postgres_url: str, mlflow_server: str
+) -> None:
+    postgres_url = optuna_database(postgres_server)
+    worker_id = ray_cluster.worker.node_id
+    began = time.monotonic()
+    process, log = sweep(
+        *OPTUNA,
+        "hydra/launcher=ray",
+        f"hydra.launcher.address={ray_cluster.address}",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.n_trials=4",
+        f"hydra.sweeper.storage={postgres_url}",
+        "hydra.sweeper.study_name=node-removed",
+        f"tracking.tracking_uri={mlflow_server}",
+        "trainer.epochs=6",
+    )
+    try:
+        victim = _running_on(mlflow_server, worker_id, log)
+        removed_at = pd.Timestamp.now(tz="UTC")
+        ray_cluster.cluster.remove_node(ray_cluster.worker)
+        output = finished(process, log)
+    finally:
+        ray_cluster.replace_worker()
+    print(f"two nodes, 4 trials, the worker node removed mid-sweep: {time.monotonic() - began:.1f} s")
+
+    study = optuna.load_study(study_name="node-removed", storage=postgres_url)
+    runs = mlflow_runs(mlflow_server)
+    _nothing_running(study, runs)
+    assert counted_trials(study) == 4
+    # The trial that ran on the removed node is lost (an infrastructure failure, its run FAILED)
+    # and runs again, once, with its parameters.
+    lost = study.trials[int(victim["tags.optuna_trial"])]
+    assert lost.state == TrialState.FAIL and lost.user_attrs["failure"] == INFRASTRUCTURE, lost.user_attrs
+    (rerun,) = [t for t in study.trials if t.user_attrs.get("retry_of") == lost.number]
+    assert rerun.params == lost.params and rerun.state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert len(study.trials) == 5
+    assert runs.set_index("run_id").loc[victim["run_id"], "status"] == "FAILED"
+    # Every trial that started after the removal ran on the head.
+    trials = runs[runs["tags.sweep"] != "true"]
+    later = trials[trials["start_time"] > removed_at]
+    assert len(later) >= 1 and set(later["tags.ray_node_id"]) == {ray_cluster.head_id}
+    # The lost trial's line does not count toward the budget the progress shows.
+    assert f"trial #{lost.number} lost" in output and "[lost]" in output
+    assert "[4/4]" in output and "[5/4]" not in output
+
+
 def test_on_two_nodes_a_killed_grid_sweep_resumes_under_its_parent_with_only_the_missing_points(
     tmp_path: Path, sweep, ray_cluster, postgres_url: str, mlflow_server: str
 ) -> None:

@@ -62,17 +62,20 @@ class Progress:
         self.ended = 0
         self.best: float | None = None
 
-    def line(self, varying: list[str], state: str, value: float | None, seconds: float, note: str = "") -> str:
-        self.ended += 1
+    def line(
+        self, varying: list[str], state: str, value: float | None, seconds: float, note: str = "", counted: bool = True
+    ) -> str:
+        """The trial's line; a trial that does not count toward N (lost: it runs again) shows `[lost]`."""
+        self.ended += counted
         if value is not None and (
             self.best is None or (value > self.best if self.direction == "maximize" else value < self.best)
         ):
             self.best = value
         elapsed = time.monotonic() - self.started
-        counter = f"[{self.ended}/{self.total}]" if self.total else f"[{self.ended}]"
+        counter = "[lost]" if not counted else f"[{self.ended}/{self.total}]" if self.total else f"[{self.ended}]"
         result = f"{self.objective}={value:.4f}" if value is not None else state
         parts = [counter, short_settings(varying), result, f"took {seconds:.1f}s", f"elapsed {clock(elapsed)}"]
-        if self.total and self.ended < self.total:
+        if self.total and 0 < self.ended < self.total:
             # Trials run `slots` at a time, so the rest take about (mean trial time / slots) each.
             eta = elapsed / self.ended * (self.total - self.ended)
             parts.append(f"ETA {clock(eta)}")
@@ -81,6 +84,14 @@ class Progress:
         if note:
             parts.append(note)
         return mask_secrets("  ".join(parts))
+
+
+def first_sentence(text: str | None, limit: int = 300) -> str:
+    """A long error as its first sentence (Ray's node and worker errors run to several), at most `limit` characters."""
+    text = (text or "").strip()
+    head, dot, rest = text.partition(". ")
+    shown = head + "." if dot and rest else text
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def short_settings(overrides: list[str]) -> str:

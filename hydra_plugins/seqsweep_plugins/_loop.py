@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hydra_plugins.seqsweep_plugins._console import Progress, clock, say, short_settings
+from hydra_plugins.seqsweep_plugins._console import Progress, clock, first_sentence, say, short_settings
 from hydra_plugins.seqsweep_plugins._outcome import COMPLETE, FAIL, LOST, PRUNED, Outcome, read_outcome
 from hydra_plugins.seqsweep_plugins.executor import Job, TrialExecutor
 from hydra_plugins.seqsweep_plugins.hooks import SweepTracker, TrialEnd
@@ -121,15 +121,17 @@ def run_trials(
                             )
                         )
                     value = outcome.values[0] if outcome.values else None
-                    note = f"({outcome.error})" if outcome.error and outcome.state != COMPLETE else ""
-                    print(progress.line(job.context.varying, outcome.state, value, seconds, note[:300]), flush=True)
+                    note = f"({first_sentence(outcome.error)})" if outcome.error and outcome.state != COMPLETE else ""
+                    line = progress.line(job.context.varying, outcome.state, value, seconds, note, outcome.state != LOST)
+                    print(line, flush=True)
                     if outcome.state == LOST:
                         tries = attempts.get(_origin(job), 0)
                         if tries < rules.max_retries and stop_reason is None:
                             attempts[_origin(job)] = tries + 1
                             rerun = source.rerun(job)
                             say(
-                                f"trial #{job.context.number} lost ({outcome.error}); running it again as trial #{rerun.context.number}"
+                                f"trial #{job.context.number} lost ({first_sentence(outcome.error)}); "
+                                f"running it again as trial #{rerun.context.number}"
                             )
                             _submit(executor, tracker, rerun, submitted_at, rules.job_overrides)
                         else:
