@@ -7,8 +7,11 @@ real `python -m src.train -m ...` commands, one after the other on this machine:
 - ray 2x1: `hydra/launcher=ray`, two trials at a time, one TensorFlow thread each;
 - ray 1x2: `hydra/launcher=ray`, one trial at a time with two threads (Ray's overhead alone).
 
-The times are whole commands (Python and Ray start-up, store creation included), as a user
-waits for them. Every command starts from the same warm data cache (a warm-up trial fills it).
+Two times per command: the whole command (Python and Ray start-up, store creation included), as
+a user waits for it, and the trial phase, from the first trial's MLflow run start to the last
+one's end (read from the command's own store): the steady-state rate once Ray and the workers
+are up, which a longer sweep approaches. Every command starts from the same warm data cache (a
+warm-up trial fills it).
 Results: benchmarks/results/parallel-<stamp>/throughput.csv and a table on stdout. The machine
 must be otherwise idle for honest numbers: the load average before each command is recorded.
 
@@ -70,6 +73,16 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return seconds
+
+
+def trial_phase_seconds(workdir: Path) -> float:
+    """First trial run's start to the last one's end, from the command's MLflow store."""
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}")
+    runs = mlflow.search_runs(search_all_experiments=True)
+    trials = runs[runs["tags.sweep"] != "true"] if "tags.sweep" in runs else runs
+    return (trials["end_time"].max() - trials["start_time"].min()).total_seconds()
 
 
 def main() -> None:
@@ -135,6 +148,7 @@ def main() -> None:
                         workdir,
                         env,
                     )
+                    phase = trial_phase_seconds(workdir)
                     rows.append(
                         {
                             "workload": workload,
@@ -143,6 +157,8 @@ def main() -> None:
                             "trials": TRIALS[workload],
                             "seconds": round(seconds, 1),
                             "trials_per_hour": round(TRIALS[workload] * 3600 / seconds, 1),
+                            "trial_phase_seconds": round(phase, 1),
+                            "trial_phase_trials_per_hour": round(TRIALS[workload] * 3600 / phase, 1),
                             "load_before": round(load, 2),
                         }
                     )
@@ -157,21 +173,27 @@ def main() -> None:
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    """Trials per hour of each mode (summed over rounds) and its ratio to the sequential run."""
-    lines = [f"{'workload':<16} {'mode':<11} {'seconds':>8} {'trials/h':>9} {'vs sequential':>14}"]
+    """Trials per hour of each mode (summed over rounds) and its ratio to the sequential run, for
+    whole commands and for their trial phases."""
+    lines = [
+        f"{'workload':<16} {'mode':<11} {'seconds':>8} {'trials/h':>9} {'vs seq':>7}"
+        f" {'phase s':>8} {'phase trials/h':>15} {'vs seq':>7}"
+    ]
     for workload in dict.fromkeys(str(r["workload"]) for r in rows):
-        totals: dict[str, tuple[int, float]] = {}
+        totals: dict[str, list[float]] = {}
         for row in rows:
             if row["workload"] == workload:
-                trials, seconds = totals.get(str(row["mode"]), (0, 0.0))
-                totals[str(row["mode"])] = (
-                    trials + int(row["trials"]),
-                    seconds + float(row["seconds"]),
-                )
-        base = totals["sequential"][0] / totals["sequential"][1]
-        for mode, (trials, seconds) in totals.items():
-            rate = trials / seconds
-            lines.append(f"{workload:<16} {mode:<11} {seconds:>8.1f} {rate * 3600:>9.0f} {rate / base:>13.2f}x")
+                total = totals.setdefault(str(row["mode"]), [0, 0.0, 0.0])
+                total[0] += int(row["trials"])
+                total[1] += float(row["seconds"])
+                total[2] += float(row["trial_phase_seconds"])
+        base_trials, base_seconds, base_phase = totals["sequential"]
+        for mode, (trials, seconds, phase) in totals.items():
+            rate, phase_rate = trials / seconds, trials / phase
+            lines.append(
+                f"{workload:<16} {mode:<11} {seconds:>8.1f} {rate * 3600:>9.0f} {rate / (base_trials / base_seconds):>6.2f}x"
+                f" {phase:>8.1f} {phase_rate * 3600:>15.0f} {phase_rate / (base_trials / base_phase):>6.2f}x"
+            )
     return "\n".join(lines)
 
 
