@@ -53,6 +53,14 @@ def test_pruning_app_prunes_through_current_trial(run_app, tmp_path):
     assert all(isinstance(t.params["steps"], int) for t in study.trials)
 
 
+def test_pruner_null_prunes_nothing(run_app, tmp_path):
+    # Optuna's create_study(pruner=None) would be a MedianPruner, which prunes half of these trials.
+    code, output = run_app(EXAMPLES / "pruning" / "pruning.py", "hydra.sweeper.pruner=null")
+    assert code == 0, output
+    study = optuna.load_study(study_name="pruning", storage=f"sqlite:///{tmp_path / 'pruning.db'}")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 12
+
+
 def test_plugin_imports_nothing_of_the_app():
     offending = [
         f"{path.relative_to(ROOT)}:{number}"

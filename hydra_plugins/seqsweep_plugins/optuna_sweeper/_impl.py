@@ -258,9 +258,11 @@ class OptunaSweeperImpl(SweeperBase):
                 self.n_trials = size
         return _build("hydra.sweeper.sampler", self.sampler_cfg, **extra)
 
-    def _pruner(self) -> optuna.pruners.BasePruner | None:
+    def _pruner(self) -> optuna.pruners.BasePruner:
         if not self.pruner_cfg:
-            return None
+            # Not None: optuna.create_study(pruner=None) means a MedianPruner, and `pruner: null`
+            # means no pruning (as in the jobs on Ray, which build the pruner from the same setting).
+            return optuna.pruners.NopPruner()
         _optuna_class("hydra.sweeper.pruner", self.pruner_cfg, optuna.pruners.BasePruner, "optuna.pruners")
         target = self.pruner_cfg["_target_"]
         if len(self.objectives) > 1 and not target.endswith("NopPruner"):
