@@ -178,8 +178,11 @@ def test_an_optuna_sweep_on_ray_keeps_two_trials_in_flight_and_ends_with_exactly
 # -- a two-node Ray cluster, PostgreSQL and `mlflow server` ----------------------------------------
 
 
-def _running_trial(tracking_uri: str, earlier: set[str], log: Path, timeout: float = 180) -> pd.Series:
-    """A trial run, not one of the `earlier` runs, that is RUNNING now, as soon as there is one."""
+def _running_trial(
+    tracking_uri: str, earlier: set[str], log: Path, node_id: str | None = None, timeout: float = 180
+) -> pd.Series:
+    """A trial run, not one of the `earlier` runs (and on the Ray node `node_id`, if given), that
+    is RUNNING now, as soon as there is one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -188,10 +191,12 @@ def _running_trial(tracking_uri: str, earlier: set[str], log: Path, timeout: flo
             runs = pd.DataFrame()
         if "tags.worker_pid" in runs:
             running = runs[(runs["status"] == "RUNNING") & runs["tags.worker_pid"].notna() & ~runs["run_id"].isin(earlier)]
+            if node_id is not None:
+                running = running[running["tags.ray_node_id"] == node_id]
             if len(running):
                 return running.iloc[0]
         time.sleep(0.3)
-    pytest.fail(f"no trial started running:\n{log.read_text()[-4000:]}")
+    pytest.fail(f"no trial started running{f' on node {node_id}' if node_id else ''}:\n{log.read_text()[-4000:]}")
 
 
 def _kill_our_descendant(pid: int) -> None:
@@ -284,22 +289,6 @@ def test_on_two_nodes_a_killed_worker_and_a_killed_sweep_lose_and_duplicate_noth
     assert "marked FAIL, it runs again" in output
 
 
-def _running_on(tracking_uri: str, node_id: str, log: Path, timeout: float = 180) -> pd.Series:
-    """A trial run that is RUNNING on the node `node_id` now, as soon as there is one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            runs = mlflow_runs(tracking_uri)
-        except mlflow.exceptions.MlflowException:  # no experiment yet
-            runs = pd.DataFrame()
-        if "tags.ray_node_id" in runs:
-            running = runs[(runs["status"] == "RUNNING") & (runs["tags.ray_node_id"] == node_id)]
-            if len(running):
-                return running.iloc[0]
-        time.sleep(0.3)
-    pytest.fail(f"no trial started running on node {node_id}:\n{log.read_text()[-4000:]}")
-
-
 def test_on_two_nodes_a_removed_worker_node_loses_its_trial_and_the_sweep_finishes_on_the_head(
     tmp_path: Path, sweep, ray_cluster, postgres_server, postgres_url: str, mlflow_server: str
 ) -> None:
@@ -318,7 +307,7 @@ def test_on_two_nodes_a_removed_worker_node_loses_its_trial_and_the_sweep_finish
         "trainer.epochs=6",
     )
     try:
-        victim = _running_on(mlflow_server, worker_id, log)
+        victim = _running_trial(mlflow_server, earlier=set(), log=log, node_id=worker_id)
         removed_at = pd.Timestamp.now(tz="UTC")
         ray_cluster.cluster.remove_node(ray_cluster.worker)
         output = finished(process, log)
