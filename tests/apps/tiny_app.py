@@ -31,13 +31,14 @@ def job(cfg: DictConfig) -> dict[str, Any]:
     if cfg.end == "raise":
         raise ValueError(f"job x={cfg.x} raised on purpose")
     context = job_api.current_job()
-    print(f"tiny job x={cfg.x} ends", file=sys.stderr, flush=True)
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
+    print(f"tiny job x={cfg.x} ends (TF_NUM_INTRAOP_THREADS={threads})", file=sys.stderr, flush=True)
     return {
         "x": cfg.x,
         "value": 2.0 * cfg.x,
         "pid": os.getpid(),
         "cwd": os.getcwd(),
-        "threads": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+        "threads": threads,
         "context_number": None if context is None else context.number,
         "node_tag": None if context is None else context.tags.get("node"),
     }

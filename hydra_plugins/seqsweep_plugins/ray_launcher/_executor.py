@@ -31,10 +31,11 @@ LOOPBACK = "127.0.0.1"
 LOCAL_ONLY_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
-def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
+def connect(address: str | None, init_kwargs: dict[str, Any], worker_env: dict[str, str] | None = None) -> bool:
     """Join the Ray at `address`, or start one on this machine; True when this call started or joined it.
 
-    Nothing happens when this process is already connected (a test's cluster, a second sweep).
+    A Ray started here gives its workers `worker_env`. Nothing happens when this process is
+    already connected (a test's cluster, a second sweep).
     """
     ray = _ray()
     if ray.is_initialized():
@@ -49,8 +50,9 @@ def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
     # _node_ip_address=127.0.0.1, and rewrites a 127.0.0.1 address it is given into that network
     # address, unless it believes it runs a single-machine Ray (as on macOS): that belief is this
     # variable, read when ray is imported, and inherited by the Ray processes this one starts.
-    previous = os.environ.get(LOCAL_ONLY_VARIABLE)
-    os.environ[LOCAL_ONLY_VARIABLE] = "0"
+    started_env = {LOCAL_ONLY_VARIABLE: "0", **(worker_env if address is None else {})}
+    previous = {key: os.environ.get(key) for key in started_env}
+    os.environ.update(started_env)
     try:
         from ray._private import ray_constants
 
@@ -65,10 +67,11 @@ def connect(address: str | None, init_kwargs: dict[str, Any]) -> bool:
             # A head started on this machine with `ray start --node-ip-address=127.0.0.1`.
             ray.init(address=address, **kwargs)
     finally:
-        if previous is None:
-            os.environ.pop(LOCAL_ONLY_VARIABLE, None)
-        else:
-            os.environ[LOCAL_ONLY_VARIABLE] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return True
 
 
@@ -100,7 +103,13 @@ class RayExecutor:
         self.config = config
         self.hydra_context = hydra_context
         self.max_retries = launcher.max_retries
-        self._started_ray = connect(launcher.address, launcher.init_kwargs)
+        thread_env = _thread_env(launcher.cpus_per_trial, launcher.gpus_per_trial)
+        self._started_ray = connect(launcher.address, launcher.init_kwargs, thread_env)
+        # A Ray started here gave every worker the thread settings already (workers inherit the
+        # environment Ray starts with), so the workers Ray starts with it serve the trials. A
+        # runtime env would make Ray start other workers for it and go through its runtime-env
+        # agent first: seconds on a small machine.
+        own_local_ray = self._started_ray and launcher.address is None
         self.slots = _slots(launcher, ray.cluster_resources(), ray.nodes())
         # What every job shares, stored once: the task function (pickled by Ray's cloudpickle, so
         # a function of a script's __main__ travels by value), Hydra's context (config loader,
@@ -114,7 +123,7 @@ class RayExecutor:
             num_gpus=launcher.gpus_per_trial,
             # Never retried by Ray: a lost trial is rerun by the sweeper as a new, recorded trial.
             max_retries=0,
-            runtime_env={"env_vars": _thread_env(launcher.cpus_per_trial, launcher.gpus_per_trial)},
+            runtime_env=None if own_local_ray else {"env_vars": thread_env},
         )
         self._running: dict[Any, Job] = {}
         self._waiting: deque[Job] = deque()
@@ -227,7 +236,8 @@ def _slots(launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[
 
 def _thread_env(cpus_per_trial: float, gpus_per_trial: float) -> dict[str, str]:
     """Environment of the trial's worker: TensorFlow reads these when it starts, so they are set
-    when Ray starts the worker (a runtime env), and a reused worker keeps them."""
+    when Ray starts the worker (the environment of a Ray started here, else a runtime env), and a
+    reused worker keeps them."""
     threads = str(max(1, math.ceil(cpus_per_trial)))
     env = {
         "TF_NUM_INTRAOP_THREADS": threads,
