@@ -328,7 +328,8 @@ def plot_best_so_far(trials: pd.DataFrame, budget: float, path: Path) -> None:
         ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15)
     ax.axvline(budget, color="grey", linestyle=":", label="budget (counted from each search's start)")
     # Zoomed on where the methods end (first trials of a few epochs start far lower).
-    ax.set_ylim(bottom=np.nanmin(finals) - 0.04)
+    if np.isfinite(finals).any():
+        ax.set_ylim(bottom=np.nanmin(finals) - 0.04)
     ax.set_xlabel("wall seconds since the method's process started")
     ax.set_ylabel("best val_acc so far")
     ax.set_title("Best validation accuracy so far (mean over seeds; band: min-max)")
