@@ -50,7 +50,7 @@ def connect(address: str | None, init_kwargs: dict[str, Any], worker_env: dict[s
     # _node_ip_address=127.0.0.1, and rewrites a 127.0.0.1 address it is given into that network
     # address, unless it believes it runs a single-machine Ray (as on macOS): that belief is this
     # variable, read when ray is imported, and inherited by the Ray processes this one starts.
-    started_env = {LOCAL_ONLY_VARIABLE: "0", **(worker_env if address is None else {})}
+    started_env = {LOCAL_ONLY_VARIABLE: "0", **(worker_env or {} if address is None else {})}
     previous = {key: os.environ.get(key) for key in started_env}
     os.environ.update(started_env)
     try:
