@@ -106,9 +106,9 @@ class RayExecutor:
         thread_env = _thread_env(launcher.cpus_per_trial, launcher.gpus_per_trial)
         self._started_ray = connect(launcher.address, launcher.init_kwargs, thread_env)
         # A Ray started here gave every worker the thread settings already (workers inherit the
-        # environment Ray starts with), so the workers Ray starts with it serve the trials. A
-        # runtime env would make Ray start other workers for it and go through its runtime-env
-        # agent first: seconds on a small machine.
+        # environment Ray starts with), so the workers Ray prestarts can serve the trials; a
+        # runtime env would make Ray start other workers for it. (Measured on 2 cores: no clear
+        # difference in a 45-s sweep; docs/benchmarks.md.)
         own_local_ray = self._started_ray and launcher.address is None
         self.slots = _slots(launcher, ray.cluster_resources(), ray.nodes())
         # What every job shares, stored once: the task function (pickled by Ray's cloudpickle, so
