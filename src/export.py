@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
-from src.errors import exit_with_error
+from hydra_plugins.seqsweep_plugins import mask_secrets, refuse
 from src.reporting.errors import ReportError
 from src.reporting.pivot import parse_pivot, pivot
 from src.reporting.report import load_sweep, write_plots, write_tables
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         tables = write_tables(report, args.out, pivot_spec)
         pictures, skipped = write_plots(report, args.out)
     except ReportError as error:
-        exit_with_error(error)
+        refuse(error)
     print(
         f"sweep {parent_run_id} in {mask_secrets(uri)}: {len(report.trials)} trials "
         f"({', '.join(f'{n} {s}' for s, n in report.trials['status'].value_counts().items())})"

@@ -21,15 +21,16 @@ import mlflow
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hydra_plugins.seqsweep_plugins import (
+    ConfigError,
     JobContext,
-    SweepConfigError,
     SweepEnd,
     SweepRefused,
     SweepStart,
     SweepTracker,
+    TrialState,
     mask_secrets,
 )
-from hydra_plugins.seqsweep_plugins.owners import THIS_PROCESS, process_is_gone
+from hydra_plugins.seqsweep_plugins.engine.owners import THIS_PROCESS, process_is_gone
 from src.tracking.params import flatten_config
 from src.tracking.store import connect, describe_cause
 from src.tracking.summary import sweep_table
@@ -39,6 +40,9 @@ OWNER = THIS_PROCESS
 
 class MlflowSweepTracker(SweepTracker):
     """One parent run per sweeping process, grouping the trial runs of its sweep."""
+
+    # A grid sweep can resume an unfinished parent run (hydra.sweeper.resume).
+    keeps_records = True
 
     def __init__(self) -> None:
         self.parent_run_id: str | None = None
@@ -109,11 +113,11 @@ class MlflowSweepTracker(SweepTracker):
     def resume_state(self) -> tuple[list[list[str]], int]:
         return self.resumed
 
-    def on_trial_lost(self, job: JobContext, reason: str) -> None:
+    def on_trial_lost(self, job: JobContext, reason: str, interrupted: bool) -> None:
         """Close the lost trial's run (its worker cannot): KILLED when the sweep was stopped, else FAILED."""
         for run in self._trial_runs(job.number, status="RUNNING"):
             self.client.set_tag(run.info.run_id, "error", mask_secrets(reason)[:5000])
-            self.client.set_terminated(run.info.run_id, "KILLED" if "stopped by" in reason else "FAILED")
+            self.client.set_terminated(run.info.run_id, "KILLED" if interrupted else "FAILED")
 
     def on_sweep_end(self, end: SweepEnd) -> None:
         if self.parent_run_id is None:
@@ -137,7 +141,7 @@ class MlflowSweepTracker(SweepTracker):
             self.client.log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
             self._log_plots()
         self._log_results(end)
-        self._close_if_open({"FINISHED": "FINISHED", "KILLED": "KILLED"}.get(end.status, "FAILED"))
+        self._close_if_open(end.status.value)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -169,11 +173,11 @@ class MlflowSweepTracker(SweepTracker):
             try:
                 run = self.client.get_run(resume)
             except mlflow.exceptions.MlflowException:
-                raise SweepConfigError(
+                raise ConfigError(
                     "hydra.sweeper.resume", resume, "last, never, or the id of a sweep's parent run in this store"
                 ) from None
             if run.data.tags.get("sweep") != "true":
-                raise SweepConfigError("hydra.sweeper.resume", resume, "the id of a sweep's parent run (this run is a trial)")
+                raise ConfigError("hydra.sweeper.resume", resume, "the id of a sweep's parent run (this run is a trial)")
             return run
         if not unfinished:
             print("[sweep] hydra.sweeper.resume=last: no unfinished sweep of this command; starting a new one", flush=True)
@@ -198,7 +202,12 @@ class MlflowSweepTracker(SweepTracker):
 
     def _log_results(self, end: SweepEnd) -> None:
         # COMPLETE, PRUNED, FAIL (the trial's own), LOST (its worker died) as the UI's column names.
-        names = {"COMPLETE": "trials_finished", "PRUNED": "trials_pruned", "FAIL": "trials_failed", "LOST": "trials_lost"}
+        names = {
+            TrialState.COMPLETE: "trials_finished",
+            TrialState.PRUNED: "trials_pruned",
+            TrialState.FAIL: "trials_failed",
+            TrialState.LOST: "trials_lost",
+        }
         metrics = {
             "trials": sum(end.counts.values()),
             **{names[k]: v for k, v in end.counts.items()},

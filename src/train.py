@@ -14,9 +14,9 @@ import hydra
 from omegaconf import DictConfig
 
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
-from hydra_plugins.seqsweep_plugins import current_job
+from hydra_plugins.seqsweep_plugins import current_job, first_line, refuse
 from src.data.imdb_archive import DataSourceError
-from src.errors import ConfigError, StoreError, exit_with_error
+from src.errors import ConfigError, StoreError
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -35,13 +35,13 @@ def main(cfg: DictConfig) -> dict[str, float]:
     try:
         validate_config(cfg)
     except (ConfigError, DataSourceError) as error:
-        exit_with_error(error)  # before any MLflow run exists
+        refuse(error)  # before any MLflow run exists
     try:
         return run_trial(cfg)
     except StoreError as error:
         if current_job() is not None:
             raise  # the sweeper records it as a failure outside the trial and stops the sweep
-        exit_with_error(error, code=1)
+        refuse(error, code=1)
 
 
 def refuse_unparsable_overrides(arguments: list[str]) -> None:
@@ -56,10 +56,7 @@ def refuse_unparsable_overrides(arguments: list[str]) -> None:
         try:
             parser.parse_override(argument)
         except Exception as error:  # noqa: BLE001 - Hydra's parser errors have no common base we can name
-            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-            exit_with_error(
-                f"{argument} is not allowed: Hydra's override syntax ({lines[0] if lines else type(error).__name__})"
-            )
+            refuse(f"{argument} is not allowed: Hydra's override syntax ({first_line(error)})")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import keras
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from hydra_plugins.seqsweep_plugins import JobContext, current_job, current_trial, mask_secrets
+from hydra_plugins.seqsweep_plugins import JobContext, bare_key, current_job, current_trial, mask_secrets, readable_number
 from src.tracking.model_artifact import log_trained_model
 from src.tracking.pruning import PruningReporter
 from src.tracking.trial_run import TrialRun
@@ -25,24 +25,15 @@ def run_name(cfg: DictConfig, job: JobContext | None) -> str:
     if job is None:
         overrides = HydraConfig.get().job.override_dirname if HydraConfig.initialized() else ""
         return f"{cfg.model.name} {overrides}".strip()
-    keys = [text.split("=", 1)[0].lstrip("+~") for text in job.varying]
+    keys = [bare_key(text.split("=", 1)[0]) for text in job.varying]
     last_parts = [key.rsplit(".", 1)[-1] for key in keys]
     shown = []
     for text, key, last in zip(job.varying, keys, last_parts):
-        value = _short_number(text.split("=", 1)[1])
+        value = readable_number(text.split("=", 1)[1])
         # A config-group choice (model=lstm) reads best as its value; a nested key by its last
         # part, unless two varying keys share it.
         shown.append(value if "." not in key else f"{last if last_parts.count(last) == 1 else key}={value}")
     return f"{' '.join(shown)} #{job.number}".strip()
-
-
-def _short_number(value: str) -> str:
-    """0.0008179499475211679 -> 0.000818: a sampled float to 3 significant digits, for reading."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return value if number.is_integer() or "." not in value else f"{number:.3g}"
 
 
 def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:

@@ -19,6 +19,7 @@ import keras
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_plugins.seqsweep_plugins import shown
 from src.data.task import (
     accepted_input_kinds,
     model_config_check,
@@ -26,7 +27,7 @@ from src.data.task import (
     size_check,
     wanted_inputs,
 )
-from src.errors import ConfigError, show
+from src.errors import ConfigError
 from src.models.initializers import UnscalableInitializer, scaled_initializer
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def _check_fraction(key: str, value: Any) -> None:
 
 def _check_choice(key: str, value: Any, allowed: list) -> None:
     if value not in allowed:
-        raise ConfigError(key, value, "one of " + ", ".join(show(a) for a in allowed))
+        raise ConfigError(key, value, "one of " + ", ".join(shown(a) for a in allowed))
 
 
 def _check_optimizer(cfg: DictConfig) -> None:

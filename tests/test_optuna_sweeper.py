@@ -23,8 +23,8 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-from hydra_plugins.seqsweep_plugins._console import SweepConfigError
-from hydra_plugins.seqsweep_plugins.optuna_sweeper._search_space import (
+from hydra_plugins.seqsweep_plugins import ConfigError
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.search_space import (
     parse_search_space,
 )
 
@@ -77,7 +77,7 @@ def test_sweep_syntax_maps_one_to_one_to_optuna_distributions():
         "model.units=interval(8, 8)",
         "model.units=choice(8,",
     ]:
-        with pytest.raises(SweepConfigError, match=r"^hydra\.sweeper\.params\.(model\.units|optimizer\.learning_rate)="):
+        with pytest.raises(ConfigError, match=r"^hydra\.sweeper\.params\.(model\.units|optimizer\.learning_rate)="):
             parse_search_space([bad])
 
 

@@ -26,9 +26,8 @@ from hydra.core.plugins import Plugins
 from hydra.core.utils import JobStatus
 from hydra.types import HydraContext, RunMode
 
-from hydra_plugins.seqsweep_plugins.executor import Job, JobEnd
-from hydra_plugins.seqsweep_plugins.job import JobContext
-from hydra_plugins.seqsweep_plugins.ray_launcher.ray_launcher import RayLauncher
+from hydra_plugins.seqsweep_plugins import Job, JobContext, JobEnd
+from hydra_plugins.seqsweep_plugins.ray_launcher.launcher import RayLauncher
 from tests.apps import tiny_app
 
 # The session's two-node cluster (fixture `ray_cluster`).

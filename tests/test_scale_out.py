@@ -27,7 +27,7 @@ import psutil
 import pytest
 from optuna.trial import TrialState
 
-from hydra_plugins.seqsweep_plugins.optuna_sweeper._study import INFRASTRUCTURE, counted_trials
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import INFRASTRUCTURE, counted_trials
 
 # The session's two-node Ray cluster on loopback (fixture `ray_cluster`).
 pytest_plugins = ["tests.fixtures.ray_cluster"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
+from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.reporting import plots
 from src.reporting.metrics import primary_metric
 from src.reporting.pivot import PivotSpec, pivot

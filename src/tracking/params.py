@@ -10,7 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.seqsweep_plugins.secrets import mask_secrets, mask_values
+from hydra_plugins.seqsweep_plugins import mask_secrets, mask_values
 
 
 def _resolved(cfg: DictConfig) -> dict[str, Any]:

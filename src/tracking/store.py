@@ -19,20 +19,18 @@ import errno
 import os
 import sqlite3
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
-from filelock import FileLock, Timeout
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
+from hydra_plugins.seqsweep_plugins import first_line, mask_secrets
+from hydra_plugins.seqsweep_plugins.engine.stores import LockTimeout, absolute_url, database_lock, sqlite_file
 from src.errors import StoreError
 
-PARENT_RUN_ENV = "SEQSWEEP_PARENT_RUN_ID"
 TRACKING_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "tracking" / "mlflow.yaml"
 
 # MLflow's HTTP defaults (7 retries, exponential backoff, 120 s timeout) take minutes to give
@@ -47,9 +45,6 @@ MLFLOW_HTTP_SETTINGS = {
 }
 # Longest wait for another process to finish creating the schema (a few seconds usually).
 SCHEMA_LOCK_TIMEOUT_S = 120
-# The PostgreSQL advisory lock id of the schema creation: any fixed 32-bit number works, as
-# long as every process uses the same one.
-_PG_SCHEMA_LOCK_ID = zlib.crc32(b"seqsweep: mlflow schema")
 # MLflow 3's UI opens an experiment on its GenAI traces page unless it knows it is model training.
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 
@@ -62,9 +57,7 @@ def default_tracking_uri() -> str:
 
 def absolute_uri(uri: str) -> str:
     """A relative SQLite URI made absolute against the working directory; other URIs unchanged."""
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        return f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve()}"
-    return uri
+    return absolute_url(uri, create_folder=False)
 
 
 def connect(tracking_cfg: DictConfig) -> str:
@@ -137,39 +130,14 @@ def _tag_experiment(experiment_id: str) -> None:
 @contextlib.contextmanager
 def _schema_lock(uri: str) -> Iterator[None]:
     """Held while MLflow may create its schema; other processes on the same store wait."""
-    if uri.startswith("sqlite:///"):
-        database = Path(uri.removeprefix("sqlite:///"))
+    database = sqlite_file(uri)
+    if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(database.with_name(database.name + ".lock"), timeout=SCHEMA_LOCK_TIMEOUT_S)
-        try:
-            with lock:
-                yield
-        except Timeout as error:
-            raise StoreError(uri, f"another process held {lock.lock_file} for {SCHEMA_LOCK_TIMEOUT_S} s") from error
-    elif uri.startswith("postgresql"):
-        with _postgres_advisory_lock(uri):
-            yield
-    else:
-        yield
-
-
-@contextlib.contextmanager
-def _postgres_advisory_lock(uri: str) -> Iterator[None]:
-    # SQLAlchemy is what MLflow itself talks to PostgreSQL with; NullPool so the lock's own
-    # connection is closed (and the lock released) at the end, whatever happens.
-    import sqlalchemy
-    from sqlalchemy.pool import NullPool
-
-    engine = sqlalchemy.create_engine(uri, poolclass=NullPool, connect_args={"connect_timeout": 10})
     try:
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:id)"), {"id": _PG_SCHEMA_LOCK_ID})
-            try:
-                yield
-            finally:
-                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:id)"), {"id": _PG_SCHEMA_LOCK_ID})
-    finally:
-        engine.dispose()
+        with database_lock(uri, "mlflow-schema", timeout=SCHEMA_LOCK_TIMEOUT_S):
+            yield
+    except LockTimeout as error:
+        raise StoreError(uri, str(error)) from error
 
 
 def _create_sqlite_store_atomically(database: Path) -> None:
@@ -257,5 +225,5 @@ def describe_cause(error: BaseException) -> str:
     )
     # The deepest error that says something is the most specific one.
     root = next((e for e in reversed(chain) if str(e).strip()), chain[-1])
-    first_line = str(root).strip().splitlines()[0] if str(root).strip() else ""
-    return f"{label} ({type(root).__name__}: {first_line})" if first_line else f"{label} ({type(root).__name__})"
+    line = first_line(root) if str(root).strip() else ""
+    return f"{label} ({type(root).__name__}: {line})" if line else f"{label} ({type(root).__name__})"

@@ -7,7 +7,6 @@ import io
 import math
 import platform
 import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,12 @@ from typing import Any
 import keras
 import mlflow
 import pandas as pd
-import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
+from hydra_plugins.seqsweep_plugins.engine.versions import git_commit, package_versions
 from src.errors import StoreError
 from src.tracking.params import flatten_config, masked_config_yaml
 from src.tracking.pruning import TrialPrunedAtEpoch
@@ -155,28 +154,17 @@ def _log_console_output() -> None:
 
 def _environment_tags() -> dict[str, str]:
     """The code and package versions of the machine that runs the trial (machines of a cluster may differ)."""
+    versions = package_versions(("tensorflow", "keras", "mlflow"))
     tags = {
         "host": socket.gethostname(),
         "python_version": platform.python_version(),
-        "tensorflow_version": tf.__version__,
-        "keras_version": keras.__version__,
-        "mlflow_version": mlflow.__version__,
+        **{f"{name}_version": str(version) for name, version in versions.items()},
     }
-    commit = _git_commit()
+    commit = git_commit(PROJECT_ROOT)
     if commit:
         tags["mlflow.source.git.commit"] = commit
         tags["git_commit"] = commit
     return tags
-
-
-def _git_commit() -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def _is_number(value: Any) -> bool:

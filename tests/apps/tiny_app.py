@@ -15,7 +15,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from hydra_plugins.seqsweep_plugins import job as job_api
+from hydra_plugins.seqsweep_plugins import current_job
 
 CONF = Path(__file__).resolve().parent / "conf"
 
@@ -30,7 +30,7 @@ def job(cfg: DictConfig) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGKILL)
     if cfg.end == "raise":
         raise ValueError(f"job x={cfg.x} raised on purpose")
-    context = job_api.current_job()
+    context = current_job()
     threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
     print(f"tiny job x={cfg.x} ends (TF_NUM_INTRAOP_THREADS={threads})", file=sys.stderr, flush=True)
     return {

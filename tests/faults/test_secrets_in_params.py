@@ -44,7 +44,7 @@ def test_config_yaml_masks_passwords_and_keeps_everything_else(monkeypatch):
 
 def test_hydras_escaped_form_of_a_url_is_masked_too():
     # How Hydra writes an override back (overrides.yaml, hydra.yaml, the `hydra_overrides` tag).
-    from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
+    from hydra_plugins.seqsweep_plugins import mask_secrets
 
     text = f"tracking.tracking_uri=http\\://alice\\:{SECRET}@127.0.0.1\\:5000 model.units=4"
     assert mask_secrets(text) == "tracking.tracking_uri=http\\://alice\\:***@127.0.0.1\\:5000 model.units=4"

@@ -29,7 +29,7 @@ SAMPLERS = {
 
 @dataclass
 class OptunaSweeperConf:
-    _target_: str = "hydra_plugins.seqsweep_plugins.optuna_sweeper.optuna_sweeper.OptunaSweeper"
+    _target_: str = "hydra_plugins.seqsweep_plugins.optuna_sweeper.plugin.OptunaSweeper"
     # The sweeper builds the sampler and pruner itself (GridSampler needs the search space,
     # and a bad _target_ must give one line, not an instantiation traceback).
     _recursive_: bool = False
@@ -69,9 +69,10 @@ class OptunaSweeperConf:
     timeout: Optional[float] = None
     # After the search, train the best configuration once more as a job marked `refit`.
     refit_best: bool = False
-    # `module.function` called with each composed point (hydra node removed); raising refuses it.
-    point_check: Optional[str] = None
-    # `{_target_: ...}` of a hydra_plugins.seqsweep_plugins.hooks.SweepTracker subclass.
+    # `module.function` called with each composed point (hydra node removed), or a node
+    # `{_target_: module.function, _partial_: true, ...}` with settings for it; raising refuses the point.
+    point_check: Any = None
+    # `{_target_: ...}` of a hydra_plugins.seqsweep_plugins.SweepTracker subclass.
     tracker: Any = None
 
 

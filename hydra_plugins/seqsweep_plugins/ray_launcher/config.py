@@ -12,7 +12,7 @@ from hydra.core.config_store import ConfigStore
 
 @dataclass
 class RayLauncherConf:
-    _target_: str = "hydra_plugins.seqsweep_plugins.ray_launcher.ray_launcher.RayLauncher"
+    _target_: str = "hydra_plugins.seqsweep_plugins.ray_launcher.launcher.RayLauncher"
     # null: start a Ray of this machine's cores, reachable from this machine only (loopback).
     # `auto` (a cluster started with `ray start` on this machine) or HOST:6379: join that cluster.
     address: Optional[str] = None

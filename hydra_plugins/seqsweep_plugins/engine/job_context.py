@@ -13,12 +13,13 @@ travels through environment variables or `hydra.job.env_set`, so no launch line 
         if trial.should_prune():
             raise optuna.TrialPruned()
 
-This module imports neither Optuna nor the app: Hydra imports every plugin module at each start.
+This module imports neither Optuna nor the app. A trial's handle carries the function that
+opens it (a module-level function, pickled by reference), so this module imports no sweeper.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ class TrialHandle:
     # None for an in-memory study: only a job in the sweeping process can use it (live_trial).
     storage_url: str | None
     trial_id: int
+    # Opens the trial in the job's process (the Optuna sweeper's trial_access.open_trial).
+    opener: Callable[[TrialHandle], Any]
     # The sweeper's `pruner` settings (a dict with `_target_`), so should_prune() decides as the study does.
     pruner: dict[str, Any] | None = None
     # The optuna.Trial itself when the job runs in the sweeping process; never pickled.
@@ -63,9 +66,9 @@ class JobContext:
     refit: bool = False
 
 
-# The current job lives in this underscore module, which Hydra's plugin scan never executes:
-# the scan re-runs the code of every other module under hydra_plugins (in a Ray worker, in a
-# new module object), which would lose it.
+# The current job lives in this module, which Hydra's plugin scan never executes (engine/ has
+# no __init__.py, so pkgutil does not walk it): the scan re-runs the code of every module it
+# walks, which would lose it.
 _current: JobContext | None = None
 _opened_trial: Any = None
 
@@ -97,7 +100,5 @@ def current_trial() -> Any:
         if handle.live_trial is not None:
             _opened_trial = handle.live_trial
         else:
-            from hydra_plugins.seqsweep_plugins.optuna_sweeper._trial_access import open_trial
-
-            _opened_trial = open_trial(handle)
+            _opened_trial = handle.opener(handle)
     return _opened_trial

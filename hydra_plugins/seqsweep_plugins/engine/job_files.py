@@ -7,7 +7,7 @@ command line would be stored in each of them. Enable it in the app's config:
     hydra:
       callbacks:
         mask_secrets:
-          _target_: hydra_plugins.seqsweep_plugins.callbacks.MaskSecretsInJobFiles
+          _target_: hydra_plugins.seqsweep_plugins.engine.job_files.MaskSecretsInJobFiles
 """
 
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
+from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
 
 JOB_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 

@@ -8,28 +8,22 @@ job context) is set for the job and put back after it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import platform
-import socket
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.plugins import Plugins
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, JobStatus, run_job, setup_globals
+from hydra.core.utils import JobReturn, run_job, setup_globals
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.seqsweep_plugins._job import JobContext, activated
-
-# Distributions whose versions decide whether two nodes train alike.
-REPORTED_PACKAGES = ("tensorflow", "keras", "optuna", "mlflow", "ray", "hydra-core")
+from hydra_plugins.seqsweep_plugins.engine.hydra_private import with_plugin_registry_kept
+from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext, activated
+from hydra_plugins.seqsweep_plugins.engine.outcome import failed_return
+from hydra_plugins.seqsweep_plugins.engine.versions import node_info
 
 
 def run_job_in_worker(
@@ -70,11 +64,8 @@ def run_job_in_worker(
             except SystemExit as exit_:
                 # run_job records exceptions but lets SystemExit through; in a reused worker it
                 # would end the worker and read as a lost trial, while the job itself chose to stop.
-                job_return = JobReturn(
-                    overrides=OmegaConf.to_container(sweep_config.hydra.overrides.task),  # type: ignore[arg-type]
-                    status=JobStatus.FAILED,
-                    _return_value=RuntimeError(f"the job called sys.exit({exit_.code})"),
-                )
+                overrides = OmegaConf.to_container(sweep_config.hydra.overrides.task)
+                job_return = failed_return(overrides, RuntimeError(f"the job called sys.exit({exit_.code})"))  # type: ignore[arg-type]
     return job_return, node, info
 
 
@@ -84,52 +75,7 @@ def _restore_hydra_singletons(state: dict[str, Any]) -> None:
     Hydra leaves its plugin registry out of that state and rebuilds it by scanning (importing and
     re-executing) every plugin module; a reused worker keeps the registry of its first job instead.
     """
-    plugins = Singleton._instances.get(Plugins)
-    if plugins is not None:
-        state = {**state, "instances": {**state["instances"], Plugins: plugins}}
-    Singleton.set_state(state)
-
-
-@functools.lru_cache(maxsize=8)
-def node_info(code_folder: str | None) -> dict[str, Any]:
-    """Host, Python and package versions of this process, and the git commit of the code it runs."""
-    info: dict[str, Any] = {
-        "host": socket.gethostname(),
-        "python": platform.python_version(),
-    }
-    for name in REPORTED_PACKAGES:
-        try:
-            info[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            info[name] = None
-    info["git_commit"] = _git_commit(code_folder)
-    return info
-
-
-def _git_commit(folder: str | None) -> str | None:
-    """HEAD of the checkout holding the code, with `-dirty` when it has uncommitted changes."""
-    if folder is None:
-        return None
-    try:
-        head = subprocess.run(
-            ["git", "-C", folder, "rev-parse", "HEAD"],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        if head.returncode != 0:
-            return None
-        changes = subprocess.run(
-            ["git", "-C", folder, "status", "--porcelain", "--untracked-files=no"],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head.stdout.strip() + ("-dirty" if changes.stdout.strip() else "")
+    Singleton.set_state(with_plugin_registry_kept(state))
 
 
 def _own_checkout() -> str:

@@ -10,21 +10,33 @@ broken store, a full disk) is an infrastructure failure too.
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
-from hydra.core.utils import JobStatus
+from hydra.core.utils import JobReturn, JobStatus
 
-from hydra_plugins.seqsweep_plugins.executor import JobEnd
+from hydra_plugins.seqsweep_plugins.engine.hydra_private import job_error
 
-COMPLETE, PRUNED, FAIL, LOST = "COMPLETE", "PRUNED", "FAIL", "LOST"
+
+class TrialState(enum.Enum):
+    """How a trial ended. COMPLETE, PRUNED and FAIL count toward a budget; LOST does not (it runs again)."""
+
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+    LOST = "LOST"
+
+    @property
+    def counted(self) -> bool:
+        return self is not TrialState.LOST
 
 
 @dataclass
 class Outcome:
-    state: str
+    state: TrialState
     values: list[float] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -33,21 +45,37 @@ class Outcome:
     # True when every trial would fail the same way (the objectives name no returned metric):
     # the sweep stops instead of training the rest for nothing.
     settings_error: bool = False
+    # True when the sweep was stopped by a signal while the trial ran (it runs again on resume).
+    interrupted: bool = False
 
 
-def read_outcome(end: JobEnd, objectives: list[str], need_values: bool) -> Outcome:
+def lost(reason: str, interrupted: bool = False) -> Outcome:
+    return Outcome(TrialState.LOST, error=reason, infrastructure=True, interrupted=interrupted)
+
+
+def read_outcome(job_return: JobReturn | None, lost_reason: str | None, objectives: list[str], need_values: bool) -> Outcome:
     """The trial's outcome; `need_values`: a trial without readable objective values is a FAIL."""
-    if end.lost is not None:
-        return Outcome(LOST, error=end.lost, infrastructure=True)
-    job_return = end.job_return
+    if lost_reason is not None:
+        return lost(lost_reason)
     if job_return is None or job_return.status != JobStatus.COMPLETED:
-        # JobReturn.return_value re-raises a failed job's exception; the exception itself is in _return_value.
-        error = getattr(job_return, "_return_value", None)
+        error = raised_by(job_return)
         if any(cls.__name__ == "TrialPruned" for cls in type(error).__mro__):
-            return Outcome(PRUNED, error=str(error) or None)
+            return Outcome(TrialState.PRUNED, error=str(error) or None)
         reason = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else "the job did not complete"
-        return Outcome(FAIL, error=reason, infrastructure=bool(getattr(error, "infrastructure", False)))
+        return Outcome(TrialState.FAIL, error=reason, infrastructure=bool(getattr(error, "infrastructure", False)))
     return _from_return_value(job_return.return_value, objectives, need_values)
+
+
+def raised_by(job_return: JobReturn | None) -> BaseException | None:
+    """The exception a failed job raised."""
+    return job_error(job_return)
+
+
+def failed_return(overrides: list[str], error: BaseException) -> JobReturn:
+    """A JobReturn for a job that failed with `error` (through Hydra's public setter)."""
+    job_return = JobReturn(overrides=overrides, status=JobStatus.FAILED)
+    job_return.return_value = error
+    return job_return
 
 
 def _from_return_value(value: Any, objectives: list[str], need_values: bool) -> Outcome:
@@ -61,30 +89,34 @@ def _from_return_value(value: Any, objectives: list[str], need_values: bool) -> 
         missing = [name for name in objectives if not _is_number(metrics.get(name))]
         if missing and need_values:
             return Outcome(
-                FAIL,
+                TrialState.FAIL,
                 metrics=metrics,
                 settings_error=True,
                 error=f"hydra.sweeper.objectives names {', '.join(missing)}, which the trial did not return; it returned: {', '.join(map(str, metrics)) or 'nothing'}",
             )
         values = None if missing else [float(metrics[name]) for name in objectives]
     elif value is None and not need_values:
-        return Outcome(COMPLETE)
+        return Outcome(TrialState.COMPLETE)
     else:
         return Outcome(
-            FAIL,
+            TrialState.FAIL,
             error=f"the job returned {value!r:.200}; return a float, a list of floats (one per direction) or a dict of metrics",
         )
+    return _checked_values(values, metrics, objectives, need_values)
+
+
+def _checked_values(values: list[float] | None, metrics: dict[str, Any], objectives: list[str], need_values: bool) -> Outcome:
     if values is not None:
         if need_values and len(values) != len(objectives):
             return Outcome(
-                FAIL,
+                TrialState.FAIL,
                 metrics=metrics,
                 settings_error=True,
                 error=f"the job returned {len(values)} value(s) for {len(objectives)} objective(s) ({', '.join(objectives)}); give one direction per value",
             )
         if not all(math.isfinite(v) for v in values):
-            return Outcome(FAIL, metrics=metrics, error=f"objective value(s) not finite: {values}")
-    return Outcome(COMPLETE, values=values, metrics=metrics)
+            return Outcome(TrialState.FAIL, metrics=metrics, error=f"objective value(s) not finite: {values}")
+    return Outcome(TrialState.COMPLETE, values=values, metrics=metrics)
 
 
 def _is_number(value: Any) -> bool:

@@ -1,6 +1,6 @@
 """The sweeping process's side of `hydra/launcher=ray`: join or start Ray, submit jobs, collect ends.
 
-Each job is one Ray task of `_worker.run_job_in_worker`, with Ray's own `max_retries=0`: a task
+Each job is one Ray task of `worker.run_job_in_worker`, with Ray's own `max_retries=0`: a task
 whose worker or node died comes back as a `JobEnd` with `lost` set, and the sweeper decides
 whether to run the trial again as a new, recorded trial. What every job shares (the task
 function, Hydra's context and singletons) is put in Ray's object store once per executor.
@@ -18,11 +18,14 @@ from hydra.core.singleton import Singleton
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from hydra_plugins.seqsweep_plugins.executor import Job, JobEnd
-from hydra_plugins.seqsweep_plugins.ray_launcher import _worker
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
+from hydra_plugins.seqsweep_plugins.engine.executor import Job, JobEnd
+from hydra_plugins.seqsweep_plugins.engine.outcome import failed_return
+from hydra_plugins.seqsweep_plugins.ray_launcher import worker
+from hydra_plugins.seqsweep_plugins.ray_launcher.ray_private import treat_as_single_machine
 
 if TYPE_CHECKING:
-    from hydra_plugins.seqsweep_plugins.ray_launcher.ray_launcher import RayLauncher
+    from hydra_plugins.seqsweep_plugins.ray_launcher.launcher import RayLauncher
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +57,7 @@ def connect(address: str | None, init_kwargs: dict[str, Any], worker_env: dict[s
     previous = {key: os.environ.get(key) for key in started_env}
     os.environ.update(started_env)
     try:
-        from ray._private import ray_constants
-
-        # Ray may have been imported before the variable was set (it is read at import).
-        ray_constants.ENABLE_RAY_CLUSTER = False
+        treat_as_single_machine()
         kwargs = {"_node_ip_address": LOOPBACK, **init_kwargs}
         if address is None:
             # "local": a Ray of our own even when RAY_ADDRESS or /tmp/ray names another one. No
@@ -98,6 +98,7 @@ class RayExecutor:
         config: DictConfig,
         hydra_context: HydraContext,
         task_function: TaskFunction,
+        max_slots: int | None = None,
     ) -> None:
         ray = _ray()
         self.config = config
@@ -110,15 +111,16 @@ class RayExecutor:
         # runtime env would make Ray start other workers for it. (Measured on 2 cores: no clear
         # difference in a 45-s sweep; docs/benchmarks.md.)
         own_local_ray = self._started_ray and launcher.address is None
-        self.slots = _slots(launcher, ray.cluster_resources(), ray.nodes())
+        held = _slots(launcher, ray.cluster_resources(), ray.nodes())
+        self.slots = held if max_slots is None else max(min(held, max_slots), 1)
         # What every job shares, stored once: the task function (pickled by Ray's cloudpickle, so
         # a function of a script's __main__ travels by value), Hydra's context (config loader,
         # callbacks) and Hydra's singletons (ConfigStore, JobRuntime, resolvers): what the
         # worker needs to run a job with run_job, as Hydra's own launchers do.
         self._shared = ray.put((hydra_context, task_function, Singleton.get_state()))
         self._cwd = os.getcwd()
-        self._code_folder = _worker.code_folder(task_function)
-        self._task = ray.remote(_worker.run_job_in_worker).options(
+        self._code_folder = worker.code_folder(task_function)
+        self._task = ray.remote(worker.run_job_in_worker).options(
             num_cpus=launcher.cpus_per_trial,
             num_gpus=launcher.gpus_per_trial,
             # Never retried by Ray: a lost trial is rerun by the sweeper as a new, recorded trial.
@@ -185,21 +187,12 @@ class RayExecutor:
             # The worker lived but our wrapper raised, not the trial (run_job records whatever
             # the trial raises): e.g. the code does not import on that node. Not the trial's own
             # failure, and running it again would fail alike: an infrastructure failure.
-            from hydra.core.utils import JobReturn, JobStatus
-
             cause = error.cause if isinstance(getattr(error, "cause", None), BaseException) else error
             try:
                 cause.infrastructure = True  # type: ignore[attr-defined]
             except AttributeError:  # an exception type with __slots__
                 pass
-            return JobEnd(
-                job=job,
-                job_return=JobReturn(
-                    overrides=job.overrides,
-                    status=JobStatus.FAILED,
-                    _return_value=cause,
-                ),
-            )
+            return JobEnd(job=job, job_return=failed_return(job.overrides, cause))
         except ray.exceptions.RayError as error:
             # WorkerCrashedError (kill -9, segfault), OutOfMemoryError, NodeDiedError, ObjectLostError...
             return JobEnd(job=job, lost=_reason(error))
@@ -207,8 +200,7 @@ class RayExecutor:
 
 
 def _reason(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return f"{type(error).__name__}: {first_line(error)}" if str(error).strip() else type(error).__name__
 
 
 def _slots(launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[str, Any]]) -> int:
@@ -223,9 +215,8 @@ def _slots(launcher: RayLauncher, resources: dict[str, float], nodes: list[dict[
             if launcher.gpus_per_trial > gpus
             else ("cpus_per_trial", launcher.cpus_per_trial, f"{cpus:g} CPU(s)")
         )
-        raise ValueError(
-            f"hydra.launcher.{key}={value:g} is not allowed: no node of the Ray cluster has that many (the largest has {has})"
-        )
+        shown = f"{value:g}" if isinstance(value, float) else value
+        raise ConfigError(f"hydra.launcher.{key}", shown, f"no node of the Ray cluster has that many (the largest has {has})")
     if launcher.max_concurrent is not None:
         return launcher.max_concurrent
     held = math.floor(resources.get("CPU", 0) / launcher.cpus_per_trial + 1e-9)

@@ -1,24 +1,51 @@
 """Compose a sweep point as its trial will see it, and ask the app's point check about it.
 
+    hydra:
+      sweeper:
+        point_check: my_app.checks.check_point   # f(cfg) -> None; raises to refuse the point
+        # or, with settings for it (instantiated by Hydra as a partial, then called as f(cfg)):
+        point_check: {_target_: my_app.checks.check_point, _partial_: true, objectives: [val_acc]}
+
 Both sweepers call this for every grid point (the Optuna sweeper: every choice and both ends of
 every range) before the first trial, so Hydra's own errors (missing key, bad group choice) and
-the app's refusals stop the sweep in seconds with one line, not in trial 17.
+the app's refusals stop the sweep in seconds with one line, not in trial 17. The point check
+sees each composed point without its `hydra` node; whatever it raises refuses the point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, open_dict
 
-from hydra_plugins.seqsweep_plugins._console import first_line
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
+
+PointCheck = Callable[[DictConfig], Any]
+
+
+def load_point_check(setting: str | Mapping[str, Any] | None) -> PointCheck | None:
+    """None, a function named `module.name`, or a `{_target_, _partial_: true, ...}` node."""
+    if not setting:
+        return None
+    shown = setting.get("_target_") if isinstance(setting, Mapping) else setting
+    try:
+        check = instantiate(setting) if isinstance(setting, Mapping) else get_method(str(setting))
+    except Exception as error:  # noqa: BLE001 - any import problem is the same config mistake
+        cause = error.__cause__ or error
+        raise ConfigError(
+            "hydra.sweeper.point_check", shown, f"a function `module.name` that can be imported ({cause})"
+        ) from None
+    if not callable(check):
+        raise ConfigError("hydra.sweeper.point_check", shown, "a function, or a node with _partial_: true")
+    return check
 
 
 class PointComposer:
     """Composes points against the sweep's master config and runs the point check on them."""
 
-    def __init__(self, hydra_context: Any, master_config: DictConfig, point_check: Callable[[DictConfig], Any] | None) -> None:
+    def __init__(self, hydra_context: Any, master_config: DictConfig, point_check: PointCheck | None) -> None:
         self.config_loader = hydra_context.config_loader
         self.master_config = master_config
         self.point_check = point_check

@@ -3,11 +3,10 @@
 The sweepers call `executor()` and keep its slots busy, collecting each job as it ends; Hydra's
 own sweepers call `launch(...)`, which submits a batch and returns it in order. Either way each
 job runs in a long-lived Ray worker that imports TensorFlow once and is reused for later jobs
-(docs/PROCESS-MODEL.md: a fresh process per trial costs ~5 s and gave no speed-up).
+(measured on 2 cores: a fresh process per trial costs ~5 s of Python and TensorFlow start-up
+and gave no speed-up over one process).
 
-Ray is imported only when jobs are about to run: Hydra imports this module at every start, and
-the modules that import Ray at their top (`_executor`, `_worker`) start with an underscore, which
-Hydra's plugin scanner skips.
+Ray is imported only when jobs are about to run (executor.py), never when this module is imported.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from hydra.core.utils import (
     JobReturn,
-    JobStatus,
     configure_log,
     filter_overrides,
     setup_globals,
@@ -29,15 +27,17 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from hydra_plugins.seqsweep_plugins.executor import Job
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError
+from hydra_plugins.seqsweep_plugins.engine.executor import ExecutorLauncher, Job
+from hydra_plugins.seqsweep_plugins.engine.outcome import failed_return
 
 if TYPE_CHECKING:
-    from hydra_plugins.seqsweep_plugins.ray_launcher._executor import RayExecutor
+    from hydra_plugins.seqsweep_plugins.ray_launcher.executor import RayExecutor
 
 log = logging.getLogger(__name__)
 
 
-class RayLauncher(Launcher):
+class RayLauncher(Launcher, ExecutorLauncher):
     # Jobs run in other processes (maybe other machines): an in-memory Optuna study cannot reach them.
     in_process = False
 
@@ -75,12 +75,12 @@ class RayLauncher(Launcher):
         self.hydra_context = hydra_context
         self.task_function = task_function
 
-    def executor(self) -> RayExecutor:
-        """Start (or join) Ray and return a TrialExecutor that runs this sweep's jobs on it."""
-        from hydra_plugins.seqsweep_plugins.ray_launcher._executor import RayExecutor
+    def executor(self, max_slots: int | None = None) -> RayExecutor:
+        """Start (or join) Ray and return a TrialExecutor that runs this sweep's jobs on it, at most `max_slots` at once."""
+        from hydra_plugins.seqsweep_plugins.ray_launcher.executor import RayExecutor
 
         assert self.config is not None and self.hydra_context is not None and self.task_function is not None, "setup() first"
-        return RayExecutor(self, self.config, self.hydra_context, self.task_function)
+        return RayExecutor(self, self.config, self.hydra_context, self.task_function, max_slots)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         """Hydra's batch interface: run every job (as many at once as the slots allow), return them in order."""
@@ -106,41 +106,37 @@ class RayLauncher(Launcher):
                 if end.job_return is not None:
                     returns[end.job.idx] = end.job_return
                 else:
-                    returns[end.job.idx] = JobReturn(
-                        overrides=end.job.overrides,
-                        status=JobStatus.FAILED,
-                        _return_value=RuntimeError(f"the job's worker was lost: {end.lost}"),
-                    )
+                    lost = RuntimeError(f"the job's worker was lost: {end.lost}")
+                    returns[end.job.idx] = failed_return(end.job.overrides, lost)
         return [returns[job.idx] for job in jobs]
 
 
 def _check_settings(launcher: RayLauncher) -> None:
-    def refuse(key: str, value: Any, allowed: str) -> None:
-        shown = "null" if value is None else f"{value:g}" if isinstance(value, float) else value
-        raise ValueError(f"hydra.launcher.{key}={shown} is not allowed: {allowed}")
-
     if not isinstance(launcher.cpus_per_trial, (int, float)) or launcher.cpus_per_trial <= 0:
-        refuse("cpus_per_trial", launcher.cpus_per_trial, "a number > 0")
+        raise ConfigError("hydra.launcher.cpus_per_trial", _typed(launcher.cpus_per_trial), "a number > 0")
     gpus = launcher.gpus_per_trial
     if not isinstance(gpus, (int, float)) or gpus < 0 or (gpus > 1 and gpus != int(gpus)):
-        refuse(
-            "gpus_per_trial",
-            gpus,
+        raise ConfigError(
+            "hydra.launcher.gpus_per_trial",
+            _typed(gpus),
             "0, a fraction below 1 (trials share a GPU) or a whole number of GPUs",
         )
     if launcher.max_concurrent is not None and (not isinstance(launcher.max_concurrent, int) or launcher.max_concurrent < 1):
-        refuse(
-            "max_concurrent",
+        raise ConfigError(
+            "hydra.launcher.max_concurrent",
             launcher.max_concurrent,
             "null (as many as the cluster holds) or a whole number >= 1",
         )
     if not isinstance(launcher.max_retries, int) or launcher.max_retries < 0:
-        refuse("max_retries", launcher.max_retries, "a whole number >= 0")
+        raise ConfigError("hydra.launcher.max_retries", launcher.max_retries, "a whole number >= 0")
     if importlib.util.find_spec("ray") is None:
         raise ValueError("hydra/launcher=ray is not allowed: Ray is not installed (pip install -e '.[ray]')")
     if launcher.address is not None and not str(launcher.address).strip():
-        refuse(
-            "address",
-            launcher.address,
-            "null (a local Ray on this machine), auto, or HOST:PORT of a Ray head",
+        raise ConfigError(
+            "hydra.launcher.address", launcher.address, "null (a local Ray on this machine), auto, or HOST:PORT of a Ray head"
         )
+
+
+def _typed(value: Any) -> Any:
+    """A float setting as typed: the typed config turns `cpus_per_trial=0` into 0.0."""
+    return f"{value:g}" if isinstance(value, float) else value

@@ -1,20 +1,22 @@
 """How a sweeper runs its jobs: submit them, and collect each as it ends.
 
-A launcher that can run jobs asynchronously (ours on Ray) offers `executor(...)` returning a
-`TrialExecutor`; for any other Hydra launcher the sweepers wrap it in `InProcessExecutor`, which
-runs one job at a time through the launcher's own `launch`. The sweepers only ever talk to this
-interface, so a slow trial never holds back the others where the launcher allows it.
+A launcher that runs jobs asynchronously (ours on Ray) is an `ExecutorLauncher`: it declares
+whether its jobs run in the sweeping process and hands out a `TrialExecutor`. Any other Hydra
+launcher is wrapped in `InProcessExecutor`, which runs one job at a time through the
+launcher's own `launch`. The sweepers only ever talk to `TrialExecutor`, so a slow trial never
+holds back the others where the launcher allows it.
 """
 
 from __future__ import annotations
 
+import abc
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hydra.core.utils import JobReturn
 
-from hydra_plugins.seqsweep_plugins._job import JobContext, activated
+from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext, activated
 
 
 @dataclass
@@ -43,6 +45,8 @@ class JobEnd:
 class TrialExecutor(Protocol):
     # How many jobs may be in flight at once.
     slots: int
+    # How often the sweeper may run a trial again whose worker died (0: never).
+    max_retries: int
 
     def submit(self, job: Job) -> None: ...
 
@@ -59,11 +63,33 @@ class TrialExecutor(Protocol):
     def close(self) -> None: ...
 
 
+class ExecutorLauncher(abc.ABC):
+    """A launcher that runs a sweep's jobs asynchronously (declared by subclassing, never probed)."""
+
+    # Whether jobs run in the sweeping process (an in-memory Optuna study reaches them only then).
+    in_process: bool = False
+
+    @abc.abstractmethod
+    def executor(self, max_slots: int | None = None) -> TrialExecutor:
+        """An executor with at most `max_slots` jobs in flight (None: as many as the launcher holds)."""
+
+
+def runs_in_process(launcher: Any) -> bool:
+    return not isinstance(launcher, ExecutorLauncher) or launcher.in_process
+
+
+def executor_for(launcher: Any, max_slots: int | None = None) -> TrialExecutor:
+    """The launcher's own executor when it is an ExecutorLauncher, else one job at a time through `launch`."""
+    if isinstance(launcher, ExecutorLauncher):
+        return launcher.executor(max_slots)
+    return InProcessExecutor(launcher)
+
+
 class InProcessExecutor:
     """Any Hydra launcher, one job at a time: `wait` runs the oldest submitted job through `launch`."""
 
     slots = 1
-    in_process = True
+    max_retries = 0
 
     def __init__(self, launcher: Any) -> None:
         self.launcher = launcher

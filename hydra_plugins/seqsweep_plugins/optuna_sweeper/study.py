@@ -20,16 +20,17 @@ import json
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import AbstractContextManager, contextmanager
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
-from hydra_plugins.seqsweep_plugins.owners import THIS_PROCESS, process_is_gone
-from hydra_plugins.seqsweep_plugins.secrets import mask_secrets
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
+from hydra_plugins.seqsweep_plugins.engine.owners import THIS_PROCESS, process_is_gone
+from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
+from hydra_plugins.seqsweep_plugins.engine.stores import absolute_url, database_lock
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.optuna_private import trial_id
 
 WORKER = THIS_PROCESS
 # user attribute `failure` of a FAIL trial that failed outside the trial itself (not counted, run again).
@@ -65,10 +66,7 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
     folder created), or an in-memory storage for None."""
     if url is None:
         return optuna.storages.InMemoryStorage()
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        database = Path(url.removeprefix("sqlite:///")).resolve()
-        database.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{database}"
+    url = absolute_url(url)
     heartbeat = (
         {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval} if heartbeat_interval else {}
     )
@@ -78,7 +76,7 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
             # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
             return RDBStorage(url, heartbeat_stale_trial_callback=RetryAsNewAttempt(max_retry=None), **heartbeat)
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         raise ConfigError(
             "hydra.sweeper.storage",
             mask_secrets(url),
@@ -103,34 +101,10 @@ def counted_trials(study: optuna.Study, running: bool = False) -> int:
     return count
 
 
-@contextmanager
-def database_lock(url: str, purpose: str, engine: object = None) -> Iterator[None]:
-    """A lock every process using the database `url` shares: a file lock beside an SQLite file, a
-    PostgreSQL advisory lock (on `engine`, or a short-lived engine of its own), nothing otherwise.
-    Optuna takes no such lock of its own, neither for creating its schema nor for our budget."""
-    if url.startswith("sqlite:///"):
-        from filelock import FileLock
-
-        with FileLock(f"{url.removeprefix('sqlite:///')}.{purpose}.lock"):
-            yield
-    elif url.startswith("postgresql"):
-        import sqlalchemy
-
-        engine = engine or sqlalchemy.create_engine(url)
-        key = sqlalchemy.text(f"SELECT pg_advisory_lock(hashtext('seqsweep-{purpose}'))")
-        with engine.connect() as connection:
-            connection.execute(key)
-            try:
-                yield
-            finally:
-                connection.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock(hashtext('seqsweep-{purpose}'))"))
-    else:
-        yield
-
-
-def budget_lock(storage: optuna.storages.BaseStorage):  # noqa: ANN201 - a context manager
+def budget_lock(storage: optuna.storages.BaseStorage) -> AbstractContextManager[None]:
     """Serialise "count, then ask" between sweeping processes sharing a study, so together they never pass n_trials."""
-    return database_lock(str(getattr(storage, "url", "")), "budget", getattr(storage, "engine", None))
+    url = str(storage.url) if isinstance(storage, RDBStorage) else ""
+    return database_lock(url, "budget", storage.engine if isinstance(storage, RDBStorage) else None)
 
 
 def default_study_name(
@@ -150,11 +124,11 @@ def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseS
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
         if worker and worker_is_dead(worker):
-            # FrozenTrial._trial_id is how Optuna's own storages address a trial; there is no public key.
-            storage.set_trial_user_attr(trial._trial_id, "error", f"its sweep process ({worker}) died")
-            storage.set_trial_user_attr(trial._trial_id, "failure", INFRASTRUCTURE)
-            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            RetryAsNewAttempt(max_retry=None)(study, storage.get_trial(trial._trial_id))
+            key = trial_id(trial)
+            storage.set_trial_user_attr(key, "error", f"its sweep process ({worker}) died")
+            storage.set_trial_user_attr(key, "failure", INFRASTRUCTURE)
+            storage.set_trial_state_values(key, TrialState.FAIL)
+            RetryAsNewAttempt(max_retry=None)(study, storage.get_trial(key))
             recovered.append(
                 f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again"
             )
@@ -188,8 +162,8 @@ def heartbeats(storage: optuna.storages.BaseStorage, trial_ids: set[int]) -> Ite
 
     def beat() -> None:
         while not stop.wait(interval):
-            for trial_id in list(trial_ids):
-                storage.record_heartbeat(trial_id)
+            for running in list(trial_ids):
+                storage.record_heartbeat(running)
 
     thread = threading.Thread(target=beat, name="optuna-heartbeat", daemon=True)
     thread.start()

@@ -7,7 +7,7 @@ from typing import Any
 import optuna
 from hydra.utils import instantiate
 
-from hydra_plugins.seqsweep_plugins._job import TrialHandle
+from hydra_plugins.seqsweep_plugins.engine.job_context import TrialHandle
 
 
 def open_trial(handle: TrialHandle) -> optuna.Trial:

@@ -19,12 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import (
-    ChoiceSweep,
-    IntervalSweep,
-    Override,
-    RangeSweep,
-)
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 from hydra.errors import HydraException
 from optuna.distributions import (
     BaseDistribution,
@@ -33,7 +28,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hydra_plugins.seqsweep_plugins._console import SweepConfigError as ConfigError
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
+from hydra_plugins.seqsweep_plugins.engine.hydra_private import override_value_text
 
 SYNTAX = "choice(...), a,b,c, range(start, stop[, step]), interval(low, high), int(interval(...)), tag(log, interval(...)) or one value"
 
@@ -49,7 +45,7 @@ def parse_search_space(overrides: Iterable[str]) -> tuple[dict[str, BaseDistribu
         except HydraException as error:
             key = text.split("=", 1)[0]
             raise ConfigError(
-                f"hydra.sweeper.params.{key}", text.split("=", 1)[-1], f"Hydra sweep syntax: {SYNTAX} ({_first_line(error)})"
+                f"hydra.sweeper.params.{key}", text.split("=", 1)[-1], f"Hydra sweep syntax: {SYNTAX} ({first_line(error)})"
             ) from None
         key = override.get_key_element()
         if override.is_sweep_override():
@@ -67,7 +63,7 @@ def override_text(key: str, value: Any) -> str:
         return f"{key}={str(value).lower()}"
     if isinstance(value, float):
         return f"{key}={value!r}"
-    return f"{key}={Override._get_value_element_as_str(value)}"
+    return f"{key}={override_value_text(value)}"
 
 
 def edge_values(distribution: BaseDistribution) -> list[Any]:
@@ -97,38 +93,46 @@ def _distribution(key: str, override: Override, shown: str) -> BaseDistribution:
     value = override.value()
     name = f"hydra.sweeper.params.{key}"
     if isinstance(value, ChoiceSweep) or (isinstance(value, RangeSweep) and value.shuffle):
-        choices = list(override.sweep_iterator())
-        if not all(isinstance(c, (str, int, float, bool, type(None))) for c in choices):
-            raise ConfigError(
-                name, shown, "choices that are strings, numbers, true/false or null (Optuna's categorical values)"
-            )
-        if not choices:
-            raise ConfigError(name, shown, "at least one value")
-        if len(set(map(repr, choices))) != len(choices):
-            raise ConfigError(name, shown, "distinct values")
-        return CategoricalDistribution(choices)
+        return _categorical(name, list(override.sweep_iterator()), shown)
     if isinstance(value, RangeSweep):
-        values = list(override.sweep_iterator())
-        if not values:
-            raise ConfigError(name, shown, "a range holding at least one value (start < stop for a positive step)")
-        if value.step is not None and value.step < 0:
-            raise ConfigError(name, shown, "a range with a positive step")
-        if all(isinstance(v, int) for v in (value.start, value.stop, value.step)):
-            return IntDistribution(values[0], values[-1], step=value.step)
-        return FloatDistribution(float(values[0]), float(values[-1]), step=float(value.step))
+        return _range(name, value, list(override.sweep_iterator()), shown)
     if isinstance(value, IntervalSweep):
-        low, high, log = value.start, value.end, "log" in value.tags
-        if not low < high:
-            raise ConfigError(name, shown, "interval(low, high) with low < high")
-        if log and low <= 0:
-            raise ConfigError(name, shown, "tag(log, interval(low, high)) with low > 0")
-        # `int(interval(a, b))` (Hydra casts the ends to int) or `tag(int, interval(a, b))`.
-        if "int" in value.tags or (isinstance(low, int) and isinstance(high, int)):
-            if not (float(low).is_integer() and float(high).is_integer()):
-                raise ConfigError(name, shown, "whole-number ends with tag(int, ...)")
-            return IntDistribution(int(low), int(high), log=log)
-        return FloatDistribution(float(low), float(high), log=log)
+        return _interval(name, value, shown)
     raise ConfigError(name, shown, SYNTAX)
+
+
+def _categorical(name: str, choices: list[Any], shown: str) -> CategoricalDistribution:
+    if not all(isinstance(c, (str, int, float, bool, type(None))) for c in choices):
+        raise ConfigError(name, shown, "choices that are strings, numbers, true/false or null (Optuna's categorical values)")
+    if not choices:
+        raise ConfigError(name, shown, "at least one value")
+    if len(set(map(repr, choices))) != len(choices):
+        raise ConfigError(name, shown, "distinct values")
+    return CategoricalDistribution(choices)
+
+
+def _range(name: str, sweep: RangeSweep, values: list[Any], shown: str) -> BaseDistribution:
+    if not values:
+        raise ConfigError(name, shown, "a range holding at least one value (start < stop for a positive step)")
+    if sweep.step is not None and sweep.step < 0:
+        raise ConfigError(name, shown, "a range with a positive step")
+    if all(isinstance(v, int) for v in (sweep.start, sweep.stop, sweep.step)):
+        return IntDistribution(values[0], values[-1], step=sweep.step)
+    return FloatDistribution(float(values[0]), float(values[-1]), step=float(sweep.step))
+
+
+def _interval(name: str, sweep: IntervalSweep, shown: str) -> BaseDistribution:
+    low, high, log = sweep.start, sweep.end, "log" in sweep.tags
+    if not low < high:
+        raise ConfigError(name, shown, "interval(low, high) with low < high")
+    if log and low <= 0:
+        raise ConfigError(name, shown, "tag(log, interval(low, high)) with low > 0")
+    # `int(interval(a, b))` (Hydra casts the ends to int) or `tag(int, interval(a, b))`.
+    if "int" in sweep.tags or (isinstance(low, int) and isinstance(high, int)):
+        if not (float(low).is_integer() and float(high).is_integer()):
+            raise ConfigError(name, shown, "whole-number ends with tag(int, ...)")
+        return IntDistribution(int(low), int(high), log=log)
+    return FloatDistribution(float(low), float(high), log=log)
 
 
 def describe_distribution(distribution: BaseDistribution) -> str:
@@ -138,8 +142,3 @@ def describe_distribution(distribution: BaseDistribution) -> str:
     kind = "int" if isinstance(distribution, IntDistribution) else "float"
     log = ", log" if distribution.log else ""
     return f"{kind} interval({distribution.low}, {distribution.high}{log})"
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

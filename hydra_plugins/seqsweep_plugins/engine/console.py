@@ -1,0 +1,92 @@
+"""What a sweep prints: `[sweep]` lines, one line per finished trial, and the closing summary."""
+
+from __future__ import annotations
+
+import time
+
+from hydra_plugins.seqsweep_plugins.engine.outcome import TrialState
+from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
+
+
+def say(message: str) -> None:
+    print(f"[sweep] {mask_secrets(message)}", flush=True)
+
+
+def clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def readable_number(text: str) -> str:
+    """`0.0008179499475211679` -> `0.000818`: a float to 3 significant digits; whole numbers and words unchanged."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return text if number.is_integer() or "." not in text else f"{number:.3g}"
+
+
+def bare_key(key: str) -> str:
+    """`+model.units` -> `model.units`: the key without Hydra's add/force-add/delete prefix."""
+    return key.lstrip("+~")
+
+
+def short_settings(overrides: list[str]) -> str:
+    """`model=lstm optimizer.learning_rate=0.000818`, for reading."""
+    shown = []
+    for text in overrides:
+        key, _, value = text.partition("=")
+        shown.append(f"{key}={readable_number(value)}")
+    return " ".join(shown) or "(no varying settings)"
+
+
+class Progress:
+    """One line per finished trial: `[k/N] settings  objective  took  elapsed  ETA  best so far`.
+
+    Written by hand rather than with a tqdm bar: trials end out of order and each line must stay
+    in the log (a bar redrawn in place is lost in files, CI logs and `tee`).
+    """
+
+    def __init__(self, total: int | None, objective: str, direction: str) -> None:
+        self.total, self.objective, self.direction = total, objective, direction
+        self.started = time.monotonic()
+        self.ended = 0
+        self.best: float | None = None
+
+    def line(
+        self, varying: list[str], state: TrialState, value: float | None, seconds: float, note: str = "", counted: bool = True
+    ) -> str:
+        """The trial's line; a trial that does not count toward N (lost: it runs again) shows `[lost]`."""
+        self.ended += counted
+        if value is not None and (
+            self.best is None or (value > self.best if self.direction == "maximize" else value < self.best)
+        ):
+            self.best = value
+        elapsed = time.monotonic() - self.started
+        counter = "[lost]" if not counted else f"[{self.ended}/{self.total}]" if self.total else f"[{self.ended}]"
+        result = f"{self.objective}={value:.4f}" if value is not None else state.value
+        parts = [counter, short_settings(varying), result, f"took {seconds:.1f}s", f"elapsed {clock(elapsed)}"]
+        if self.total and 0 < self.ended < self.total:
+            # Trials run several at a time, so the rest take about (elapsed / ended) each.
+            parts.append(f"ETA {clock(elapsed / self.ended * (self.total - self.ended))}")
+        if self.best is not None:
+            parts.append(f"best {self.objective}={self.best:.4f}")
+        if note:
+            parts.append(note)
+        return mask_secrets("  ".join(parts))
+
+
+STATE_WORDS = {
+    TrialState.COMPLETE: "complete",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.LOST: "lost",
+}
+
+
+def closing_summary(status: str, seconds: float, counts: dict[TrialState, int]) -> str:
+    """`sweep FINISHED in 0:04: 2 trial(s): 1 complete, 1 failed` (failed: by themselves or not;
+    lost: their worker died), so a sweep that exits 0 still says how many trials failed."""
+    ended = ", ".join(f"{n} {STATE_WORDS[state]}" for state, n in counts.items() if n) or "none ended"
+    return f"sweep {status} in {clock(seconds)}: {sum(counts.values())} trial(s): {ended}"

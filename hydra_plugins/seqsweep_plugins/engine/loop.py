@@ -1,0 +1,216 @@
+"""The loop both sweepers share: keep the executor's slots busy, record each trial as it ends.
+
+No batches: as soon as a trial ends it is recorded, told to the tracker and printed, and the
+next one is submitted. What each end means (rerun, stop, exit code) is decided in lifecycle.py;
+this module only carries the decisions out. SIGTERM and SIGHUP stop the sweep as Ctrl-C does.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hydra_plugins.seqsweep_plugins.engine import lifecycle
+from hydra_plugins.seqsweep_plugins.engine.console import Progress, say, short_settings
+from hydra_plugins.seqsweep_plugins.engine.errors import first_sentence
+from hydra_plugins.seqsweep_plugins.engine.executor import Job, JobEnd, TrialExecutor
+from hydra_plugins.seqsweep_plugins.engine.lifecycle import Rules, Stop, Tally
+from hydra_plugins.seqsweep_plugins.engine.outcome import Outcome, TrialState, lost, read_outcome
+from hydra_plugins.seqsweep_plugins.engine.tracker import SweepTracker, TrialEnd
+
+WAIT_SECONDS = 5.0
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A signal asked the sweep to stop. A KeyboardInterrupt, so a running in-process job (and the
+    app's own clean-up, which treats Ctrl-C as KILLED) stops the same way as on Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+class TrialSource(Protocol):
+    """Where the loop gets trials from (a grid, an Optuna study) and where it records them."""
+
+    def next_job(self) -> Job | None:
+        """The next trial to run, or None when the budget is reached or nothing is left."""
+        ...
+
+    def record(self, job: Job, outcome: Outcome) -> None: ...
+
+    def rerun(self, job: Job) -> Job:
+        """A new trial with the parameters of `job`, whose worker died; it names the trial it repeats."""
+        ...
+
+
+@dataclass
+class Display:
+    """What the progress lines show: the first objective, its direction and the trials planned (None: open-ended)."""
+
+    objective: str
+    direction: str
+    total: int | None
+
+
+@dataclass
+class LoopResult:
+    tally: Tally = field(default_factory=Tally)
+    seconds: float = 0.0
+
+
+class TrialLoop:
+    """Runs trials until the source has none left, a rule stops the sweep or a signal arrives."""
+
+    def __init__(
+        self,
+        source: TrialSource,
+        executor: TrialExecutor,
+        tracker: SweepTracker,
+        rules: Rules,
+        display: Display,
+        read: Any,
+        job_overrides: list[str],
+    ) -> None:
+        self.source, self.executor, self.tracker, self.rules = source, executor, tracker, rules
+        # read(JobEnd) -> Outcome: how this sweep reads a job's return (objectives, whether values are needed).
+        self.read = read
+        self.job_overrides = job_overrides
+        self.progress = Progress(display.total, display.objective, display.direction)
+        self.tally = Tally()
+        self.nodes = NodeVersions()
+        self.submitted_at: dict[int, float] = {}
+        self.started = time.monotonic()
+
+    def run(self) -> LoopResult:
+        try:
+            with _signals_raise():
+                while self._fill_slots() or self.executor.in_flight():
+                    for end in self.executor.wait(timeout=WAIT_SECONDS):
+                        self._ended(end)
+        except KeyboardInterrupt as interrupt:
+            self._interrupted(interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT)
+        final = lifecycle.at_end(self.tally)
+        if final is not None:
+            self.tally.apply(final)
+        return LoopResult(self.tally, time.monotonic() - self.started)
+
+    def submit(self, job: Job) -> None:
+        job.overrides = [*job.overrides, *self.job_overrides]
+        self.tracker.on_trial_submitted(job.context)
+        say(f"trial #{job.context.number} starts: {short_settings(job.context.varying)}")
+        self.submitted_at[id(job)] = time.monotonic()
+        self.executor.submit(job)
+
+    def _fill_slots(self) -> bool:
+        """Submit trials while slots are free and the rules allow; False when none is in flight."""
+        while not self.tally.stopping and self.executor.in_flight() < self.executor.slots:
+            stop = lifecycle.may_start(time.monotonic() - self.started, self.rules)
+            if stop is not None:
+                self._stop(stop)
+                break
+            job = self.source.next_job()
+            if job is None:
+                break
+            self.submit(job)
+        return self.executor.in_flight() > 0
+
+    def _ended(self, end: JobEnd) -> None:
+        job = end.job
+        self.nodes.check(end.node_info)
+        outcome = self.read(end)
+        seconds = time.monotonic() - self.submitted_at.pop(id(job), time.monotonic())
+        origin = _origin(job)
+        decision = lifecycle.trial_ended(outcome, job.context.number, origin, self.tally, self.rules)
+        self.source.record(job, outcome)
+        self.tally.record(outcome, origin, decision)
+        self._tell_tracker(end, outcome, seconds)
+        self._print(job, outcome, seconds)
+        if decision.rerun:
+            rerun = self.source.rerun(job)
+            say(lifecycle.rerun_notice(job.context.number, outcome.error, rerun.context.number))
+            self.submit(rerun)
+        if decision.stop is not None and decision.stop.announce:
+            say(decision.stop.announce)
+
+    def _tell_tracker(self, end: JobEnd, outcome: Outcome, seconds: float) -> None:
+        context = end.job.context
+        if outcome.state is TrialState.LOST:
+            self.tracker.on_trial_lost(context, outcome.error or "lost", interrupted=False)
+        else:
+            self.tracker.on_trial_end(
+                TrialEnd(context, outcome.state, outcome.values, outcome.metrics, outcome.error, seconds, end.node)
+            )
+
+    def _print(self, job: Job, outcome: Outcome, seconds: float) -> None:
+        value = outcome.values[0] if outcome.values else None
+        note = f"({first_sentence(outcome.error)})" if outcome.error and outcome.state is not TrialState.COMPLETE else ""
+        print(self.progress.line(job.context.varying, outcome.state, value, seconds, note, outcome.state.counted), flush=True)
+
+    def _stop(self, stop: Stop) -> None:
+        self.tally.apply(stop)
+        if stop.announce:
+            say(stop.announce)
+
+    def _interrupted(self, signum: int) -> None:
+        reason = lifecycle.cancelled_reason(signum)
+        for job in self.executor.cancel_all():
+            self.source.record(job, lost(reason, interrupted=True))
+            self.tracker.on_trial_lost(job.context, reason, interrupted=True)
+        self.tally.apply(lifecycle.interrupted(signum))
+
+
+class NodeVersions:
+    """Warns once per differing node when the machines running trials have other code or packages."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, Any] | None = None
+        self.warned: set[str] = set()
+
+    def check(self, info: dict[str, Any] | None) -> None:
+        if not info:
+            return
+        if self.first is None:
+            self.first = info
+            return
+        differ = {k: (self.first.get(k), v) for k, v in info.items() if k != "host" and self.first.get(k) != v}
+        host = str(info.get("host"))
+        if differ and host not in self.warned:
+            self.warned.add(host)
+            shown = ", ".join(f"{k}: {a} here, {b} there" for k, (a, b) in differ.items())
+            say(f"warning: node {host} differs from node {self.first.get('host')} ({shown})")
+
+
+def outcome_reader(objectives: list[str], need_values: bool) -> Any:
+    def read(end: JobEnd) -> Outcome:
+        return read_outcome(end.job_return, end.lost, objectives, need_values)
+
+    return read
+
+
+def _origin(job: Job) -> int:
+    return int(job.context.tags.get("retry_of", job.context.number))
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise SweepInterrupted in the main thread, as Ctrl-C raises KeyboardInterrupt."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SweepInterrupted(signum)
+
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

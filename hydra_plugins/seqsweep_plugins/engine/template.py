@@ -1,0 +1,264 @@
+"""The sweep, step by step, once for both sweepers (a template method); they supply what differs.
+
+    check the settings -> load the point check and the tracker -> plan (every point checked)
+    -> executor -> open the stores -> sweep folder -> header -> tracker: sweep start
+    -> trials (TrialLoop) -> after the trials (refit) -> best -> tracker: sweep end -> exit code
+
+Every step up to the stores refuses a mistake with one line and exit code 2, before any study
+row, tracker record or sweep folder exists.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from hydra_plugins.seqsweep_plugins.engine.console import closing_summary, say
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, PointRefused, SweepRefused, first_line, refuse
+from hydra_plugins.seqsweep_plugins.engine.executor import TrialExecutor, executor_for
+from hydra_plugins.seqsweep_plugins.engine.lifecycle import Rules
+from hydra_plugins.seqsweep_plugins.engine.loop import Display, LoopResult, TrialLoop, TrialSource, outcome_reader
+from hydra_plugins.seqsweep_plugins.engine.points import PointComposer, load_point_check
+from hydra_plugins.seqsweep_plugins.engine.secrets import mask_values
+from hydra_plugins.seqsweep_plugins.engine.tracker import SweepEnd, SweepStart, SweepTracker, load_tracker
+
+DIRECTIONS = ("maximize", "minimize")
+
+
+@dataclass
+class SweepPlan:
+    """What a sweep will run, once every point was checked."""
+
+    varying: list[str]  # keys whose value differs between trials
+    fixed: list[str]  # overrides every trial shares
+    details: dict[str, Any] = field(default_factory=dict)  # the sweeper's own (points, search space, ...)
+
+
+class SweepTemplate(Sweeper, abc.ABC):
+    """Setup, common settings and the sweep's steps; subclasses fill in the abstract steps."""
+
+    # The sweeper's name in records ("grid", "optuna"), and whether a trial without readable
+    # objective values is a failure (Optuna must tell the study a value; a grid need not).
+    kind: str = ""
+    need_values: bool = True
+
+    def __init__(
+        self,
+        point_check: Any = None,
+        tracker: Any = None,
+        objectives: Any = None,
+        direction: Any = "maximize",
+        timeout: float | None = None,
+        max_failure_rate: float | None = None,
+    ) -> None:
+        self.point_check_setting = point_check
+        self.tracker_setting = tracker
+        self.directions = [str(getattr(d, "name", d)) for d in as_list(direction)]
+        # Unnamed objectives (an app that returns a float or a list of floats) are called value, value_0, ...
+        self.objectives = (
+            as_list(objectives)
+            if objectives is not None
+            else (["value"] if len(self.directions) == 1 else [f"value_{i}" for i in range(len(self.directions))])
+        )
+        self.timeout = timeout
+        self.max_failure_rate = max_failure_rate
+        self.job_overrides: list[str] = []
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.config = config
+        self.hydra_context = hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            config=config, hydra_context=hydra_context, task_function=task_function
+        )
+
+    # -- the steps, in order ------------------------------------------------------------------
+
+    def sweep(self, arguments: list[str]) -> list[Any]:
+        self.tracker, plan, self.executor = self._prepare(arguments)
+        try:
+            self.sweep_dir = self.save_sweep_config()
+            say(self.header(plan, self.sweep_dir))
+            sweep_data = self._start_tracker(self.sweep_start(plan, self.sweep_dir))
+            source = self.source(plan, sweep_data)
+            rules = Rules(self.timeout, self.max_failure_rate, self.executor.max_retries)
+            display = Display(self.objectives[0], self.directions[0], self.planned_trials(source))
+            loop = TrialLoop(
+                source,
+                self.executor,
+                self.tracker,
+                rules,
+                display,
+                outcome_reader(self.objectives, self.need_values),
+                self.job_overrides,
+            )
+            with self.while_running(source):
+                result = loop.run()
+                self.after_trials(result, source, loop)
+        finally:
+            self.executor.close()
+        best = self.best(source)
+        counts, tally = dict(result.tally.counts), result.tally
+        self.tracker.on_sweep_end(
+            SweepEnd(tally.status, counts, best, self.objectives, self.directions, result.seconds, tally.message)
+        )
+        _finish(result)
+        return source.ended
+
+    def _prepare(self, arguments: list[str]) -> tuple[SweepTracker, SweepPlan, TrialExecutor]:
+        """Everything that can refuse the sweep before it leaves a trace: one line, exit code 2."""
+        try:
+            self.check_settings()
+            composer = PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_setting))
+            tracker = load_tracker(self.tracker_setting)
+            plan = self.plan(arguments, composer, tracker)
+            executor = executor_for(self.launcher, self.max_slots())
+            self.open_stores(plan)
+        except (ConfigError, PointRefused) as error:
+            refuse(first_line(error))
+        return tracker, plan, executor
+
+    def _start_tracker(self, start: SweepStart) -> dict[str, Any]:
+        try:
+            return self.tracker.on_sweep_start(start) or {}
+        except (ConfigError, SweepRefused) as error:
+            refuse(first_line(error))
+        except Exception as error:  # noqa: BLE001 - e.g. a store the tracker cannot write: one line, no trial started
+            refuse(first_line(error) if str(error).strip() else type(error).__name__, code=1)
+
+    # -- what each sweeper supplies ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def plan(self, arguments: list[str], composer: PointComposer, tracker: SweepTracker) -> SweepPlan:
+        """Parse the search space and check every point (raise ConfigError or PointRefused)."""
+
+    @abc.abstractmethod
+    def header(self, plan: SweepPlan, sweep_dir: Path) -> str: ...
+
+    @abc.abstractmethod
+    def source(self, plan: SweepPlan, sweep_data: dict[str, Any]) -> TrialSource: ...
+
+    @abc.abstractmethod
+    def planned_trials(self, source: TrialSource) -> int | None: ...
+
+    @abc.abstractmethod
+    def best(self, source: TrialSource) -> list[dict[str, Any]]:
+        """The best trial, or the Pareto front (one row each: trial, objective values, params); printed or written as the sweeper does."""
+
+    def max_slots(self) -> int | None:
+        return None
+
+    def open_stores(self, plan: SweepPlan) -> None:
+        """Create or load what the sweep records into (the Optuna study); may still refuse."""
+
+    def sweep_start(self, plan: SweepPlan, sweep_dir: Path) -> SweepStart:
+        return SweepStart(
+            sweeper=self.kind,
+            label=self.label(),
+            config=self.config,
+            sweep_dir=str(sweep_dir),
+            total=None,
+            varying=plan.varying,
+            fixed=plan.fixed,
+            objectives=self.objectives,
+            directions=self.directions,
+        )
+
+    @contextlib.contextmanager
+    def while_running(self, source: TrialSource) -> Iterator[None]:
+        """Held while trials run (the Optuna study's heartbeats)."""
+        yield
+
+    def after_trials(self, result: LoopResult, source: TrialSource, loop: TrialLoop) -> None:
+        """Work after the search (the Optuna sweeper's refit of the best configuration)."""
+
+    # -- shared helpers -------------------------------------------------------------------------
+
+    def check_settings(self) -> None:
+        """The settings both sweepers have; raises ConfigError naming the key."""
+        if len(self.objectives) != len(self.directions):
+            raise ConfigError(
+                "hydra.sweeper.direction",
+                f"[{', '.join(self.directions)}]",
+                f"one direction per objective; hydra.sweeper.objectives has {len(self.objectives)}: [{', '.join(self.objectives)}]",
+            )
+        if not self.objectives:
+            raise ConfigError(
+                "hydra.sweeper.objectives", "[]", "one or more metric names, e.g. [val_acc] or [val_acc, fit_seconds]"
+            )
+        for direction in self.directions:
+            if direction not in DIRECTIONS:
+                raise ConfigError("hydra.sweeper.direction", direction, "maximize or minimize, or a list of them")
+        if self.timeout is not None and not _positive_number(self.timeout):
+            raise ConfigError("hydra.sweeper.timeout", self.timeout, "null or a number of seconds > 0")
+        rate = self.max_failure_rate
+        if rate is not None and (not _number(rate) or not 0 <= rate <= 1):
+            raise ConfigError("hydra.sweeper.max_failure_rate", rate, "null (off) or a share of ended trials in [0, 1]")
+
+    def label(self) -> str:
+        """The preset's name (+sweeps=NAME), else the app's job name."""
+        return str(
+            OmegaConf.select(self.config, "hydra.runtime.choices.sweeps")
+            or OmegaConf.select(self.config, "hydra.job.name")
+            or "sweep"
+        )
+
+    def save_sweep_config(self) -> Path:
+        """The sweep folder with its multirun.yaml (as Hydra's basic sweeper writes it, passwords masked).
+
+        Two sweeps started in the same second would share `multirun/<date>/<time>`: the first to
+        claim the folder (an exclusive create of `.sweep_owner`) keeps it, a later one takes
+        `<time>-2`, `<time>-3`, ... and every job of that sweep follows it there."""
+        base = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir, suffix = base, 1
+        while True:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(sweep_dir / ".sweep_owner", "x") as owner:
+                    owner.write(f"{socket.gethostname()}:{os.getpid()}\n")
+                break
+            except FileExistsError:
+                suffix += 1
+                sweep_dir = base.with_name(f"{base.name}-{suffix}")
+        # Jobs compose their config anew from the command line, so they learn the folder from an override.
+        self.job_overrides = [] if sweep_dir == base else [f"hydra.sweep.dir={sweep_dir}"]
+        masked = mask_values(OmegaConf.to_container(self.config, resolve=False))
+        OmegaConf.save(OmegaConf.create(masked), sweep_dir / "multirun.yaml")
+        return sweep_dir
+
+
+def _finish(result: LoopResult) -> None:
+    """Print the sweep's closing lines (how many trials ended how, then the error, if any, last)
+    and exit non-zero when it did not end well."""
+    tally = result.tally
+    if tally.message and not tally.exit_code:
+        say(tally.message)
+    say(closing_summary(tally.status.value, result.seconds, tally.counts))
+    if tally.exit_code:
+        print(f"error: {tally.message}", file=sys.stderr, flush=True)
+        sys.exit(tally.exit_code)
+
+
+def as_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, ListConfig)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_number(value: Any) -> bool:
+    return _number(value) and value > 0

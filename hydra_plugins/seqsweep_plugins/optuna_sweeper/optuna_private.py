@@ -1,0 +1,26 @@
+"""The private Optuna APIs the Optuna sweeper uses, with why (checked against optuna 5.1;
+tests/test_private_api.py fails when an Optuna release changes them).
+
+- `Study._storage` and `Trial._trial_id`: an ask-and-tell sweeper must address the asked trial in
+  the storage (to read it back as a FrozenTrial for Optuna's own RetryHeartbeatStaleTrialCallback,
+  and to open the same trial in a worker process: `optuna.trial.Trial(study, trial_id)`). Optuna's
+  own storages and callbacks address trials this way; there is no public accessor.
+"""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import FrozenTrial
+
+
+def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
+    return study._storage
+
+
+def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
+    return trial._trial_id
+
+
+def frozen(study: optuna.Study, trial: optuna.Trial | FrozenTrial) -> FrozenTrial:
+    """The trial as the storage holds it now."""
+    return study._storage.get_trial(trial._trial_id)

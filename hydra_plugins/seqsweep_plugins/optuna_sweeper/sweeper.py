@@ -1,0 +1,201 @@
+"""`hydra/sweeper=optuna`: an Optuna study over Hydra's sweep syntax (settings: config.py, settings.py).
+
+Bad settings stop the command before any study, trial or tracker record exists: one line naming
+the key and what is allowed, exit code 2. Every choice value and both ends of every range and
+interval are composed (and run through the app's point check) before the first trial; each
+sampled point is checked again before it is launched (a combination of values can be refused
+even when each value is fine on its own), and a refused point is a FAIL trial.
+
+Budget: `n_trials` counts the trials that ended by themselves (COMPLETE, PRUNED, FAIL). A trial
+whose worker or sweeping process died is FAIL with `failure=infrastructure`, is not counted, and
+is run again with the same parameters through Optuna's RetryHeartbeatStaleTrialCallback (the rerun names
+the trial it repeats). Counting and asking happen under one lock on the storage, so several
+sweeping processes on one study never pass `n_trials` together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, check_distribution_compatibility
+
+from hydra_plugins.seqsweep_plugins.engine.console import bare_key, say
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, PointRefused
+from hydra_plugins.seqsweep_plugins.engine.executor import runs_in_process
+from hydra_plugins.seqsweep_plugins.engine.lifecycle import SweepStatus
+from hydra_plugins.seqsweep_plugins.engine.loop import LoopResult, TrialLoop
+from hydra_plugins.seqsweep_plugins.engine.points import PointComposer
+from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
+from hydra_plugins.seqsweep_plugins.engine.template import SweepPlan, SweepTemplate
+from hydra_plugins.seqsweep_plugins.engine.tracker import SweepStart, SweepTracker
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.refit import refit_best
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.results import (
+    best_trials,
+    describe,
+    state_counts,
+    write_optimization_results,
+)
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.search_space import describe_distribution, edge_values, override_text
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.settings import (
+    OptunaOptions,
+    OptunaSettings,
+    build_settings,
+    reseeded_sampler,
+)
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.source import StudySource
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import (
+    counted_trials,
+    heartbeats,
+    open_storage,
+    recover_abandoned_trials,
+)
+
+
+class OptunaStudySweeper(SweepTemplate):
+    """The Optuna sweep on the shared template (plugin.py is the class Hydra instantiates)."""
+
+    kind = "optuna"
+
+    def __init__(
+        self,
+        sampler: Any,
+        pruner: Any,
+        n_trials: int,
+        n_jobs: int,
+        storage: str | None,
+        study_name: str | None,
+        heartbeat_interval: int | None,
+        params: Any = None,
+        custom_search_space: str | None = None,
+        refit_best: bool = False,
+        **common: Any,
+    ) -> None:
+        super().__init__(**common)
+        self.options = OptunaOptions(
+            sampler, pruner, n_trials, n_jobs, storage, study_name, heartbeat_interval, params, custom_search_space, refit_best
+        )
+
+    def plan(self, arguments: list[str], composer: PointComposer, tracker: SweepTracker) -> SweepPlan:
+        self.settings = build_settings(
+            self.options, arguments, self.objectives, self.directions, self.label(), runs_in_process(self.launcher)
+        )
+        self.composer = composer
+        _check_edges(self.settings, composer)
+        return SweepPlan(varying=list(self.settings.distributions), fixed=self.settings.fixed_overrides)
+
+    def max_slots(self) -> int:
+        return self.settings.n_jobs
+
+    def open_stores(self, plan: SweepPlan) -> None:
+        """Create or load the study, check it searches the same space, recover trials of dead processes."""
+        settings = self.settings
+        self.storage = open_storage(settings.storage_url, settings.heartbeat_interval)
+        try:
+            self.study = optuna.create_study(
+                storage=self.storage,
+                sampler=settings.sampler,
+                pruner=settings.pruner,
+                study_name=settings.study_name,
+                directions=list(settings.directions),
+                load_if_exists=True,
+            )
+        except ValueError as error:  # an existing study with other directions
+            raise ConfigError(
+                "hydra.sweeper.study_name",
+                settings.study_name,
+                f"a new name, or the directions of the existing study ({error})",
+            ) from None
+        _check_same_search_space(self.study, settings.distributions)
+        self.existing = len(self.study.trials)
+        for line in recover_abandoned_trials(self.study, self.storage):
+            say(line)
+        reseeded = reseeded_sampler(settings, self.existing)
+        if reseeded is not None:
+            self.study.sampler = reseeded
+        # Named objectives in optuna-dashboard and study.trials_dataframe() (experimental, stable since 3.2).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self.study.set_metric_names(list(settings.objectives))
+
+    def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
+        goals = ", ".join(f"{d} {o}" for o, d in zip(self.objectives, self.directions))
+        return (
+            f"Optuna study '{self.study.study_name}': {goals}; {self.existing} trial(s) so far; "
+            f"n_trials={self.settings.n_trials}; folder {sweep_dir}"
+        )
+
+    def sweep_start(self, plan: SweepPlan, sweep_dir: Path) -> SweepStart:
+        start = super().sweep_start(plan, sweep_dir)
+        start.total = self.settings.n_trials
+        start.resumed_trials = self.existing
+        storage = "in memory" if self.settings.storage_url is None else str(self.storage.url)
+        start.study = {
+            "name": self.study.study_name,
+            "storage": mask_secrets(storage),
+            "sampler": str(self.settings.sampler_settings.get("_target_")),
+        }
+        return start
+
+    def source(self, plan: SweepPlan, sweep_data: dict[str, Any]) -> StudySource:
+        return StudySource(
+            self.settings, self.study, self.storage, self.composer, self.config, sweep_data, runs_in_process(self.launcher)
+        )
+
+    def planned_trials(self, source: StudySource) -> int:
+        return max(self.settings.n_trials - counted_trials(self.study), 0)
+
+    @contextlib.contextmanager
+    def while_running(self, source: StudySource) -> Iterator[None]:
+        with heartbeats(self.storage, source.running_ids):
+            yield
+
+    def after_trials(self, result: LoopResult, source: StudySource, loop: TrialLoop) -> None:
+        if self.settings.refit_best and result.tally.status is SweepStatus.FINISHED:
+            refit_best(self.study, self.settings, source, loop)
+
+    def best(self, source: StudySource) -> list[dict[str, Any]]:
+        say(f"study '{self.study.study_name}': {len(self.study.trials)} trials ({state_counts(self.study)})")
+        best = best_trials(self.study, self.objectives)
+        print(describe(best, self.objectives, self.directions), flush=True)
+        write_optimization_results(self.sweep_dir, best, self.objectives, self.directions)
+        return best.to_dict("records")
+
+
+def _check_edges(settings: OptunaSettings, composer: PointComposer) -> None:
+    """Every choice and both ends of every range and interval, each with the other keys at their first value."""
+    distributions = settings.distributions
+    first = {key: override_text(key, edge_values(d)[0]) for key, d in distributions.items()}
+    base = [*first.values(), *settings.fixed_overrides]
+    points = [base] + [
+        [override_text(key, value) if k == key else text for k, text in first.items()] + base[len(first) :]
+        for key, d in distributions.items()
+        for value in edge_values(d)[1:]
+    ]
+    for point in points:
+        error = composer.error(point)
+        if error is not None:
+            raise PointRefused(error)
+
+
+def _check_same_search_space(study: optuna.Study, distributions: dict[str, BaseDistribution]) -> None:
+    """A resumed study must sample each key as before (Optuna refuses e.g. a changed choice list)."""
+    earlier: dict[str, BaseDistribution] = {}
+    for trial in study.get_trials(deepcopy=False):
+        earlier.update(trial.distributions)
+    for key, distribution in distributions.items():
+        if key not in earlier:
+            continue
+        try:
+            check_distribution_compatibility(earlier[key], distribution)
+        except ValueError:
+            raise ConfigError(
+                f"hydra.sweeper.params.{bare_key(key)}",
+                describe_distribution(distribution),
+                f"what study '{study.study_name}' already searches ({describe_distribution(earlier[key])}); "
+                "or start another study with hydra.sweeper.study_name=NEW_NAME",
+            ) from None
