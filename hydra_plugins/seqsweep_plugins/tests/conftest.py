@@ -11,9 +11,6 @@ from pathlib import Path
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-
 
 @pytest.fixture()
 def run_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
