@@ -91,3 +91,22 @@ def test_one_bad_grid_point_stops_the_sweep_before_training(run_cli, tmp_path):
     assert len(error_lines) == 1 and "model.units=-3" in error_lines[0], done.stderr[-2000:]
     assert "[trial]" not in done.stdout, "no trial may start"
     assert not (tmp_path / "mlruns").exists(), "no parent or child run for a refused sweep"
+
+
+def test_the_sweeps_point_check_is_given_its_objectives(mini_archive, cache_dir):
+    # conf/config.yaml names the check as a partial with `objectives: ${hydra.sweeper.objectives}`,
+    # as the sweepers build it: a val_* objective without a validation split is refused per point.
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from tests.conftest import CONF
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["trainer.validation_split=0"], return_hydra_config=True)
+    check = instantiate(cfg.hydra.sweeper.point_check)
+    assert check.keywords["objectives"] == ["val_acc"]
+    point = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    point.data.source, point.data.cache_dir = str(mini_archive), str(cache_dir)
+    with pytest.raises(ConfigError, match=r"^trainer\.validation_split=0 is not allowed: .*the sweep optimizes val_acc"):
+        check(point)

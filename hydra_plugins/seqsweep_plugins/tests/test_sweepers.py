@@ -92,3 +92,23 @@ def test_bad_sweeper_settings_are_one_line(run_app):
     ]:
         code, output = run_app(APP, *OPTUNA, setting)
         assert code == 2 and last_line(output).startswith(start), output
+
+
+def test_a_point_check_named_by_its_function_refuses_a_point_before_any_trial(run_app):
+    code, output = run_app(APP, *GRID, "hydra.sweeper.point_check=objective.refuse_x_above")
+    assert code == 2 and "trial #" not in output
+    assert last_line(output) == "error: x=5 is not allowed: at most 4 (in sweep point: x=5)"
+
+
+def test_a_point_check_node_gets_its_settings(run_app):
+    check = "hydra.sweeper.point_check={_target_:objective.refuse_x_above,_partial_:true,limit:2}"
+    code, output = run_app(APP, *GRID, check)
+    assert code == 2 and "trial #" not in output
+    assert last_line(output) == "error: x=3 is not allowed: at most 2 (in sweep point: x=3)"
+
+
+def test_resume_without_a_tracker_that_keeps_records_is_refused(run_app, tmp_path):
+    code, output = run_app(APP, *GRID, "hydra.sweeper.resume=last")
+    assert code == 2 and "trial #" not in output
+    assert last_line(output).startswith("error: hydra.sweeper.resume=last is not allowed: null or never:")
+    assert not (tmp_path / "multirun").exists()

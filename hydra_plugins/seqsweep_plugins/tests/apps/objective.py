@@ -15,5 +15,11 @@ def objective(cfg: DictConfig) -> object:
     return {"float": value, "pair": [value, -value], "dict": {"loss": value, "x": cfg.x}, "text": "not a number"}[cfg.kind]
 
 
+def refuse_x_above(cfg: DictConfig, limit: int = 4) -> None:
+    """A point check: refuses the points whose x is above `limit`."""
+    if cfg.x > limit:
+        raise ValueError(f"x={cfg.x} is not allowed: at most {limit}")
+
+
 if __name__ == "__main__":
     objective()
