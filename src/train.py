@@ -4,6 +4,7 @@ python -m src.train                                   # one run with the default
 python -m src.train model=lstm data.n_train=1000      # one run, overridden
 python -m src.train -m model=simplernn,lstm,gru data.n_train=10,100,25000
 python -m src.train +sweeps=main_grid                 # a named preset from sweeps/
+python -m src.train -m model=lstm,gru hydra.sweeper.dry_run=true   # check and list the points only
 """
 
 from __future__ import annotations
@@ -36,12 +37,39 @@ def main(cfg: DictConfig) -> dict[str, float]:
         validate_config(cfg)
     except (ConfigError, DataSourceError) as error:
         refuse(error)  # before any MLflow run exists
+    if _dry_run():
+        print(f"[run] dry run: {_point()}: every setting checked; nothing was trained or recorded", flush=True)
+        return {}
     try:
         return run_trial(cfg)
     except StoreError as error:
         if current_job() is not None:
             raise  # the sweeper records it as a failure outside the trial and stops the sweep
         refuse(error, code=1)
+
+
+def _dry_run() -> bool:
+    """`hydra.sweeper.dry_run=true` on a single run (a sweep's dry run ends in the sweeper, before any job)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return bool(HydraConfig.initialized() and HydraConfig.get().sweeper.get("dry_run", False))
+
+
+def _point() -> str:
+    from hydra.core.hydra_config import HydraConfig
+
+    overrides = [text for text in HydraConfig.get().overrides.task if not text.lstrip("+~").startswith("hydra.")]
+    return " ".join(overrides) or "the defaults"
+
+
+def refuse_cfg_with_multirun(arguments: list[str]) -> None:
+    """Hydra answers `-m --cfg job` with a traceback ("Only one of --run, --multirun, ..."): one line instead."""
+    multirun = any(a in ("-m", "--multirun") for a in arguments)
+    if multirun and any(a in ("-c", "--cfg") or a.startswith("--cfg=") for a in arguments):
+        refuse(
+            "--cfg with -m is not allowed: --cfg prints one run's config (drop -m and give one value per key); "
+            "to list a sweep's points, use -m ... hydra.sweeper.dry_run=true"
+        )
 
 
 def refuse_unparsable_overrides(arguments: list[str]) -> None:
@@ -60,5 +88,6 @@ def refuse_unparsable_overrides(arguments: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    refuse_cfg_with_multirun(sys.argv[1:])
     refuse_unparsable_overrides(sys.argv[1:])
     main()

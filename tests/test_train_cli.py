@@ -101,3 +101,30 @@ def test_early_stopping_ends_a_trial_that_stops_improving(run_cli, store_runs):
     assert run["status"] == "FINISHED"
     assert run["metrics.epochs_run"] == 2
     assert len(mlflow.MlflowClient().get_metric_history(run["run_id"], "val_loss")) == 2
+
+
+def test_a_dry_run_lists_the_checked_points_and_trains_nothing(run_cli, tmp_path):
+    done = run_cli("-m", "model=simplernn,gru", "data.n_train=100,200", "hydra.sweeper.dry_run=true")
+    lines = [line for line in done.stdout.splitlines() if line.startswith("[sweep]")]
+    assert lines[0] == "[sweep] dry run: grid of 4 trial(s) varying model, data.n_train"
+    assert lines[1:5] == [
+        "[sweep]   #0 model=simplernn data.n_train=100",
+        "[sweep]   #1 model=simplernn data.n_train=200",
+        "[sweep]   #2 model=gru data.n_train=100",
+        "[sweep]   #3 model=gru data.n_train=200",
+    ]
+    assert lines[-1].startswith("[sweep] dry run: every point was checked; nothing was trained")
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "multirun").exists()
+    # Without -m: the one point, checked.
+    single = run_cli("model=gru", "data.n_train=100", "hydra.sweeper.dry_run=true")
+    assert re.search(r"^\[run\] dry run: model=gru data\.n_train=100 .*nothing was trained", single.stdout, re.M)
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_cfg_with_multirun_is_one_line(run_cli):
+    done = run_cli("-m", "--cfg", "job", "model=lstm,gru", check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: --cfg with -m is not allowed: --cfg prints one run's config (drop -m and give one value per key); "
+        "to list a sweep's points, use -m ... hydra.sweeper.dry_run=true"
+    ]

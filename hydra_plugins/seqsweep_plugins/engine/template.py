@@ -1,11 +1,12 @@
 """The sweep, step by step, once for both sweepers (a template method); they supply what differs.
 
     check the settings -> load the point check and the tracker -> plan (every point checked)
-    -> executor -> open the stores -> sweep folder -> header -> tracker: sweep start
-    -> trials (TrialLoop) -> after the trials (refit) -> best -> tracker: sweep end -> exit code
+    [dry run: print the plan, stop] -> executor -> open the stores -> sweep folder -> header
+    -> tracker: sweep start -> trials (TrialLoop) -> after the trials (refit) -> best
+    -> tracker: sweep end -> exit code
 
 Every step up to the stores refuses a mistake with one line and exit code 2, before any study
-row, tracker record or sweep folder exists.
+row, tracker record or sweep folder exists; a dry run ends before any of them too.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class SweepTemplate(Sweeper, abc.ABC):
         direction: Any = "maximize",
         timeout: float | None = None,
         max_failure_rate: float | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.point_check_setting = point_check
         self.tracker_setting = tracker
@@ -74,6 +76,7 @@ class SweepTemplate(Sweeper, abc.ABC):
         )
         self.timeout = timeout
         self.max_failure_rate = max_failure_rate
+        self.dry_run = dry_run
         self.job_overrides: list[str] = []
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -86,7 +89,13 @@ class SweepTemplate(Sweeper, abc.ABC):
     # -- the steps, in order ------------------------------------------------------------------
 
     def sweep(self, arguments: list[str]) -> list[Any]:
-        self.tracker, plan, self.executor = self._prepare(arguments)
+        self.tracker, plan = self._check(arguments)
+        if self.dry_run:
+            for line in self.describe(plan):
+                say(line)
+            say("dry run: every point was checked; nothing was trained and no study, run or sweep folder was created")
+            return []
+        self.executor = self._open(plan)
         try:
             self.sweep_dir = self.save_sweep_config()
             say(self.header(plan, self.sweep_dir))
@@ -116,18 +125,24 @@ class SweepTemplate(Sweeper, abc.ABC):
         _finish(result)
         return source.ended
 
-    def _prepare(self, arguments: list[str]) -> tuple[SweepTracker, SweepPlan, TrialExecutor]:
-        """Everything that can refuse the sweep before it leaves a trace: one line, exit code 2."""
+    def _check(self, arguments: list[str]) -> tuple[SweepTracker, SweepPlan]:
+        """The settings and every point, before anything leaves a trace: a mistake is one line, exit code 2."""
         try:
             self.check_settings()
             composer = PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_setting))
             tracker = load_tracker(self.tracker_setting)
-            plan = self.plan(arguments, composer, tracker)
+            return tracker, self.plan(arguments, composer, tracker)
+        except (ConfigError, PointRefused) as error:
+            refuse(first_line(error))
+
+    def _open(self, plan: SweepPlan) -> TrialExecutor:
+        """The executor, then the stores; they may still refuse (a launcher or storage setting), before any trial."""
+        try:
             executor = executor_for(self.launcher, self.max_slots())
             self.open_stores(plan)
         except (ConfigError, PointRefused) as error:
             refuse(first_line(error))
-        return tracker, plan, executor
+        return executor
 
     def _start_tracker(self, start: SweepStart) -> dict[str, Any]:
         try:
@@ -142,6 +157,10 @@ class SweepTemplate(Sweeper, abc.ABC):
     @abc.abstractmethod
     def plan(self, arguments: list[str], composer: PointComposer, tracker: SweepTracker) -> SweepPlan:
         """Parse the search space and check every point (raise ConfigError or PointRefused)."""
+
+    @abc.abstractmethod
+    def describe(self, plan: SweepPlan) -> list[str]:
+        """What a dry run prints: the points (a grid), or the search space and budget (a study)."""
 
     @abc.abstractmethod
     def header(self, plan: SweepPlan, sweep_dir: Path) -> str: ...

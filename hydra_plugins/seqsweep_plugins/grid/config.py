@@ -30,6 +30,9 @@ class GridSweeperConf:
     # command) or its parent run id; only points without a finished trial run. `never`: start anew
     # even when an unfinished sweep of the same command exists. Needs a tracker that keeps records.
     resume: Optional[str] = None
+    # Compose and check every point, print them (a grid) or the search space and budget (a
+    # study), and exit 0 without training or creating a study row, run or sweep folder.
+    dry_run: bool = False
     # Seconds after which no new trial starts (running ones finish); null: no limit.
     timeout: Optional[float] = None
     # Stop when more than this share of ended trials failed by themselves (checked from 5 ended); null: off.

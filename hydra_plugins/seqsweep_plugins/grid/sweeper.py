@@ -17,7 +17,7 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 
-from hydra_plugins.seqsweep_plugins.engine.console import bare_key, say
+from hydra_plugins.seqsweep_plugins.engine.console import bare_key, say, short_settings
 from hydra_plugins.seqsweep_plugins.engine.errors import PointRefused, first_line
 from hydra_plugins.seqsweep_plugins.engine.executor import Job
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext
@@ -54,6 +54,14 @@ class GridSweeper(SweepTemplate):
                 raise PointRefused(error)
         fixed = sorted({text for point in points for text in point if bare_key(text.split("=", 1)[0]) not in varying})
         return SweepPlan(varying=varying, fixed=fixed, details={"points": points})
+
+    def describe(self, plan: SweepPlan) -> list[str]:
+        points = plan.details["points"]
+        lines = [f"dry run: grid of {len(points)} trial(s) varying {', '.join(plan.varying) or 'nothing'}"]
+        lines += [f"  #{number} {short_settings(_varying(point, plan.varying))}" for number, point in enumerate(points)]
+        if plan.fixed:
+            lines.append(f"  every trial: {' '.join(plan.fixed)}")
+        return lines
 
     def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
         points = plan.details["points"]
@@ -115,7 +123,7 @@ class GridSource:
         return [{"trial": job.context.number, **dict(zip(self.objectives, outcome.values)), **_as_params(job.context.varying)}]
 
     def _job(self, number: int, point: list[str], tags: dict[str, str]) -> Job:
-        varying = [text for text in point if bare_key(text.split("=", 1)[0]) in self.varying]
+        varying = _varying(point, self.varying)
         # sweep_point lets a tracker tell which points have a finished trial when the sweep resumes.
         tags = {**tags, "sweep_point": mask_secrets(" ".join(point))}
         context = JobContext(
@@ -153,6 +161,10 @@ def sweep_key(label: str, points: list[list[str]]) -> str:
     """The same for every run of the same grid command, whatever order its points came in."""
     text = json.dumps([label, sorted(mask_secrets(" ".join(point)) for point in points)])
     return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _varying(point: list[str], varying_keys: list[str]) -> list[str]:
+    return [text for text in point if bare_key(text.split("=", 1)[0]) in varying_keys]
 
 
 def _as_params(overrides: list[str]) -> dict[str, str]:

@@ -65,6 +65,9 @@ class OptunaSweeperConf:
     custom_search_space: Optional[str] = None
     # Stop when more than this share of ended trials failed by themselves (checked from 5 ended); null: off.
     max_failure_rate: Optional[float] = None
+    # Compose and check every point, print them (a grid) or the search space and budget (a
+    # study), and exit 0 without training or creating a study row, run or sweep folder.
+    dry_run: bool = False
     # Seconds after which no new trial starts (running ones finish); null: no limit.
     timeout: Optional[float] = None
     # After the search, train the best configuration once more as a job marked `refit`.

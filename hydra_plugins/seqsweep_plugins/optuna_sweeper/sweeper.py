@@ -122,6 +122,20 @@ class OptunaStudySweeper(SweepTemplate):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self.study.set_metric_names(list(settings.objectives))
 
+    def describe(self, plan: SweepPlan) -> list[str]:
+        settings = self.settings
+        goals = ", ".join(f"{d} {o}" for o, d in zip(self.objectives, self.directions))
+        storage = "in memory" if settings.storage_url is None else mask_secrets(settings.storage_url)
+        pruner = (settings.pruner_settings or {}).get("_target_", "none")
+        lines = [
+            f"dry run: Optuna study '{settings.study_name}' ({storage}): {goals}; n_trials={settings.n_trials}, "
+            f"n_jobs={settings.n_jobs}; sampler {settings.sampler_settings.get('_target_')}, pruner {pruner}",
+        ]
+        lines += [f"  {key}: {describe_distribution(d)}" for key, d in settings.distributions.items()]
+        if plan.fixed:
+            lines.append(f"  every trial: {' '.join(plan.fixed)}")
+        return lines
+
     def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
         goals = ", ".join(f"{d} {o}" for o, d in zip(self.objectives, self.directions))
         return (

@@ -112,3 +112,45 @@ def test_resume_without_a_tracker_that_keeps_records_is_refused(run_app, tmp_pat
     assert code == 2 and "trial #" not in output
     assert last_line(output).startswith("error: hydra.sweeper.resume=last is not allowed: null or never:")
     assert not (tmp_path / "multirun").exists()
+
+
+def test_a_grid_dry_run_checks_and_lists_every_point_and_leaves_nothing(run_app, tmp_path):
+    code, output = run_app(APP, "hydra/sweeper=grid", "x=0,1,2", "kind=float,dict", "hydra.sweeper.dry_run=true")
+    assert code == 0, output
+    lines = output.strip().splitlines()
+    assert lines[0] == "[sweep] dry run: grid of 6 trial(s) varying x, kind"
+    assert lines[1:7] == [
+        f"[sweep]   #{n} x={x} kind={kind}" for n, (x, kind) in enumerate((x, k) for x in range(3) for k in ("float", "dict"))
+    ]
+    assert lines[-1].startswith("[sweep] dry run: every point was checked; nothing was trained")
+    assert "trial #" not in output and not (tmp_path / "multirun").exists()
+
+
+def test_a_dry_run_still_refuses_a_bad_point(run_app):
+    code, output = run_app(APP, *GRID, "hydra.sweeper.point_check=objective.refuse_x_above", "hydra.sweeper.dry_run=true")
+    assert code == 2 and last_line(output) == "error: x=5 is not allowed: at most 4 (in sweep point: x=5)"
+
+
+def test_an_optuna_dry_run_shows_the_search_space_and_budget_and_creates_no_study(run_app, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    code, output = run_app(
+        APP,
+        "hydra/sweeper=optuna",
+        f"hydra.sweeper.storage={storage}",
+        "hydra.sweeper.study_name=dry",
+        "hydra.sweeper.n_trials=7",
+        "x=range(0,6)",
+        "kind=dict",
+        "hydra.sweeper.objectives=[loss]",
+        "hydra.sweeper.direction=minimize",
+        "hydra.sweeper.dry_run=true",
+    )
+    assert code == 0, output
+    lines = output.strip().splitlines()
+    assert lines[0] == (
+        f"[sweep] dry run: Optuna study 'dry' ({storage}): minimize loss; n_trials=7, n_jobs=1; "
+        "sampler optuna.samplers.TPESampler, pruner none"
+    )
+    assert lines[1:3] == ["[sweep]   x: int interval(0, 5)", "[sweep]   every trial: kind=dict"]
+    assert "trial #" not in output
+    assert not (tmp_path / "study.db").exists() and not (tmp_path / "multirun").exists()
