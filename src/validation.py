@@ -224,11 +224,11 @@ def known_keys(conf_dir: Path = CONF_DIR) -> frozenset[str]:
     set in conf/config.yaml; a key inside group G is known if some option of G
     (conf/G/*.yaml) sets it. So `+model.unitz=3` or `+foo.bar=1` is refused, while a key
     that only another option of the group has (`model=gru model.unroll=true`) is accepted.
-    Hydra's own `hydra.*` keys are Hydra's to check. The `sweeps` presets are global (`# @package
+    Hydra's own `hydra.*` keys (and conf/hydra/, its help page) are Hydra's to check. The `sweeps` presets are global (`# @package
     _global_`): they set keys of the other groups and add none of their own.
     """
     keys: set[str] = set()
-    for group in (path for path in conf_dir.iterdir() if path.is_dir() and path.name != "sweeps"):
+    for group in (path for path in conf_dir.iterdir() if path.is_dir() and path.name not in ("sweeps", "hydra")):
         keys.add(group.name)
         for option in group.glob("*.yaml"):
             content = OmegaConf.to_container(OmegaConf.load(option)) or {}
