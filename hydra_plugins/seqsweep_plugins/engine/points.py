@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from hydra.errors import MissingConfigException
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, open_dict
 
@@ -63,7 +64,7 @@ class PointComposer:
         try:
             cfg = self.compose(overrides)
         except Exception as error:  # noqa: BLE001 - Hydra's composition errors, reported as one line
-            return first_line(error) + where
+            return composition_error(error) + where
         if self.point_check is None:
             return None
         try:
@@ -71,3 +72,11 @@ class PointComposer:
         except Exception as error:  # noqa: BLE001 - the app's refusal, whatever its type
             return first_line(error) + where
         return None
+
+
+def composition_error(error: Exception) -> str:
+    """Hydra's composition error as one line; a missing group option names the group's options
+    (Hydra lists them on later lines of its message, which one line would lose)."""
+    line = first_line(error)
+    options = getattr(error, "options", None) if isinstance(error, MissingConfigException) else None
+    return f"{line}; the options are {', '.join(options)}" if options else line

@@ -154,3 +154,11 @@ def test_an_optuna_dry_run_shows_the_search_space_and_budget_and_creates_no_stud
     assert lines[1:3] == ["[sweep]   x: int interval(0, 5)", "[sweep]   every trial: kind=dict"]
     assert "trial #" not in output
     assert not (tmp_path / "study.db").exists() and not (tmp_path / "multirun").exists()
+
+
+def test_a_mistyped_group_option_in_a_sweep_names_the_options(run_app):
+    code, output = run_app(APP, "hydra/sweeper=grid", "shape=round,squre")
+    assert code == 2 and "trial #" not in output
+    assert last_line(output) == (
+        "error: In 'objective': Could not find 'shape/squre'; the options are round, square (in sweep point: shape=squre)"
+    )
