@@ -6,7 +6,6 @@ from typing import Any
 
 import optuna
 from omegaconf import DictConfig
-from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState as OptunaState
 
 from hydra_plugins.seqsweep_plugins.engine.console import say
@@ -20,9 +19,11 @@ from hydra_plugins.seqsweep_plugins.optuna_sweeper.settings import OptunaSetting
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import (
     INFRASTRUCTURE,
     WORKER,
-    RetryAsNewAttempt,
     budget_lock,
     counted_trials,
+    enqueue_rerun,
+    heartbeat_apis,
+    retried_trial_number,
 )
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.trial_access import open_trial
 
@@ -86,7 +87,8 @@ class StudySource:
             self._fail(trial, outcome.error or "failed", infrastructure=outcome.infrastructure)
 
     def _ask(self) -> optuna.Trial:
-        trial = self.study.ask(self.settings.distributions)
+        with heartbeat_apis():
+            trial = self.study.ask(self.settings.distributions)
         trial.set_user_attr("worker", WORKER)
         if self.settings.custom_search_space is not None:
             self.settings.custom_search_space(self.master_config, trial)
@@ -101,7 +103,7 @@ class StudySource:
             say(f"trial #{trial.number} not run: {error}")
             return None
         tags = {"optuna_study": self.study.study_name, "optuna_trial": str(trial.number)}
-        retry_of = RetryHeartbeatStaleTrialCallback.retried_trial_number(frozen(self.study, trial))
+        retry_of = retried_trial_number(frozen(self.study, trial))
         if retry_of is not None:
             tags["retry_of"] = str(retry_of)
             trial.set_user_attr("retry_of", retry_of)
@@ -135,13 +137,14 @@ class StudySource:
         self._tell(trial, state=OptunaState.FAIL)
         if infrastructure:
             # Optuna's own way to run a failed trial again: a WAITING copy naming the trial it repeats.
-            RetryAsNewAttempt(max_retry=None)(self.study, frozen(self.study, trial))
+            enqueue_rerun(self.study, frozen(self.study, trial))
 
     def _tell(self, trial: optuna.Trial, values: list[float] | None = None, state: OptunaState | None = None) -> None:
         """study.tell, except that GridSampler's "grid exhausted" stop is expected here: it calls
         Study.stop, which only works inside Study.optimize, after the result is already stored."""
         try:
-            self.study.tell(trial, values, state=state)
+            with heartbeat_apis():
+                self.study.tell(trial, values, state=state)
         except RuntimeError as error:
             if not (isinstance(self.study.sampler, optuna.samplers.GridSampler) and "Study.stop" in str(error)):
                 raise

@@ -36,15 +36,29 @@ WORKER = THIS_PROCESS
 # user attribute `failure` of a FAIL trial that failed outside the trial itself (not counted, run again).
 INFRASTRUCTURE = "infrastructure"
 
-# Heartbeats are Optuna's own way to find trials of dead processes, but it calls them
-# experimental and expects Study.optimize, while a Hydra sweeper must ask and tell. Neither
-# warning asks the user to do anything.
-warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
-warnings.filterwarnings(
-    "ignore",
-    category=optuna.exceptions.ExperimentalWarning,
-    message=r".*(heartbeat|fail_stale_trials|retried_trial_number|RetryHeartbeatStaleTrialCallback)",
-)
+
+@contextmanager
+def heartbeat_apis() -> Iterator[None]:
+    """Around the calls to Optuna's heartbeat and retry helpers. They are Optuna's own way to find
+    trials of dead processes, but it calls them experimental and expects Study.optimize, while a
+    Hydra sweeper must ask and tell: neither warning asks the user to do anything. Scoped to the
+    calls, so no filter of ours changes what other code is warned about."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
+        yield
+
+
+def retried_trial_number(trial: FrozenTrial) -> int | None:
+    """The trial this one reruns (Optuna's RetryHeartbeatStaleTrialCallback records it), or None."""
+    with heartbeat_apis():
+        return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+
+
+def enqueue_rerun(study: optuna.Study, trial: FrozenTrial) -> None:
+    """A WAITING copy of the failed `trial`, naming the trial it repeats."""
+    with heartbeat_apis():
+        RetryAsNewAttempt(max_retry=None)(study, trial)
 
 
 class RetryAsNewAttempt(RetryHeartbeatStaleTrialCallback):
@@ -74,7 +88,8 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
         # Two sweeps started together would both create the schema ("table trials already exists").
         with database_lock(url, "schema"):
             # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
-            return RDBStorage(url, heartbeat_stale_trial_callback=RetryAsNewAttempt(max_retry=None), **heartbeat)
+            with heartbeat_apis():
+                return RDBStorage(url, heartbeat_stale_trial_callback=RetryAsNewAttempt(max_retry=None), **heartbeat)
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
         reason = first_line(error)
         raise ConfigError(
@@ -89,7 +104,7 @@ def counted_trials(study: optuna.Study, running: bool = False) -> int:
     trial's own making), plus the RUNNING ones when `running`. A FAIL that was an infrastructure
     failure, or that has been run again, is not counted: its rerun is."""
     trials = study.get_trials(deepcopy=False)
-    retried = {RetryHeartbeatStaleTrialCallback.retried_trial_number(t) for t in trials}
+    retried = {retried_trial_number(t) for t in trials}
     count = 0
     for trial in trials:
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
@@ -128,14 +143,15 @@ def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseS
             storage.set_trial_user_attr(key, "error", f"its sweep process ({worker}) died")
             storage.set_trial_user_attr(key, "failure", INFRASTRUCTURE)
             storage.set_trial_state_values(key, TrialState.FAIL)
-            RetryAsNewAttempt(max_retry=None)(study, storage.get_trial(key))
+            enqueue_rerun(study, storage.get_trial(key))
             recovered.append(
                 f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again"
             )
     if storage.get_heartbeat_interval():
         running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         # Optuna fails them and runs the storage's RetryHeartbeatStaleTrialCallback; the line printed says why.
-        optuna.storages.fail_stale_trials(study)
+        with heartbeat_apis():
+            optuna.storages.fail_stale_trials(study)
         recovered += [
             f"trial #{trial.number} sent no heartbeat for {2 * storage.get_heartbeat_interval()} s: marked FAIL, it runs again"
             for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))

@@ -8,10 +8,10 @@ import pytest
 from hydra.core.plugins import Plugins
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus
-from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from hydra_plugins.seqsweep_plugins.engine import hydra_private
 from hydra_plugins.seqsweep_plugins.optuna_sweeper import optuna_private as private_api
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import retried_trial_number
 
 
 def test_an_asked_trial_is_addressed_in_its_storage_by_its_trial_id():
@@ -21,7 +21,7 @@ def test_an_asked_trial_is_addressed_in_its_storage_by_its_trial_id():
     assert isinstance(storage, optuna.storages.BaseStorage)
     frozen = private_api.frozen(study, trial)
     assert frozen.number == trial.number and private_api.trial_id(frozen) == private_api.trial_id(trial)
-    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(frozen) is None
+    assert retried_trial_number(frozen) is None
     # The same trial, opened by id as a worker does.
     reopened = optuna.trial.Trial(study, private_api.trial_id(trial))
     assert reopened.number == trial.number and reopened.params == trial.params
