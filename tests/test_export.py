@@ -375,3 +375,20 @@ def test_a_real_sweep_logs_its_plots_on_the_parent_run(sweep, report):
     axes = plots.learning_curve(pd.read_csv(report / "summary.csv"), pd.read_csv(report / "trials.csv")).axes[0]
     assert len([c for c in axes.collections if isinstance(c, PolyCollection)]) == 2, "one shaded band per model"
     assert axes.get_xscale() == "log" and "test accuracy" in axes.get_ylabel()
+
+
+def test_one_epoch_curves_are_drawn_as_points():
+    trials = pd.DataFrame(
+        {
+            "run_id": ["a", "b"],
+            "model": ["lstm", "gru"],
+            "status": ["FINISHED", "FINISHED"],
+            "pruned_at_epoch": [float("nan")] * 2,
+            plots.N_TRAIN: [100, 100],
+        }
+    )
+    histories = pd.DataFrame({"run_id": ["a", "b"], "step": [1, 1], "val_acc": [0.6, 0.7]})
+    figure = plots.validation_curves(trials, histories)
+    (ax,) = [ax for ax in figure.axes if ax.get_visible()]
+    assert [line.get_marker() for line in ax.get_lines()] == ["o", "o"]
+    assert sorted(y for line in ax.get_lines() for y in line.get_ydata()) == [0.6, 0.7]

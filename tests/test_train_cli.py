@@ -47,7 +47,7 @@ def test_single_run_records_everything(run_cli, store_runs, tmp_path):
 
 
 @pytest.mark.slow
-def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
+def test_multirun_nests_trials_under_one_parent(run_cli, store_runs, tmp_path):
     done = run_cli("-m", "model=simplernn,lstm", "data.n_train=40", *TINY)
     assert done.stdout.count("[trial]") == 2
     assert "test_acc" in done.stdout.split("[trial]")[-1], "the multirun ends with a comparison table"
@@ -63,6 +63,8 @@ def test_multirun_nests_trials_under_one_parent(run_cli, store_runs):
     assert set(children["tags.sweep_id"]) == {parents.iloc[0]["run_id"]}
     for run_id in children["run_id"]:
         assert len(mlflow.MlflowClient().get_metric_history(run_id, "val_acc")) == 2
+    # Hydra's default job logging left an empty train.log in every trial's folder.
+    assert list(tmp_path.glob("multirun/**/*.log")) == []
 
 
 @pytest.mark.slow

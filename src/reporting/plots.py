@@ -174,7 +174,9 @@ def validation_curves(trials: pd.DataFrame, histories: pd.DataFrame, metric: str
             if curve.empty:
                 continue
             colour = model_colour(trial["model"])
-            ax.plot(curve["step"], curve[column], color=colour, alpha=0.6, linewidth=1)
+            # A one-epoch curve is a single point, which a line alone does not draw.
+            marker = "o" if len(curve) == 1 else None
+            ax.plot(curve["step"], curve[column], color=colour, alpha=0.6, linewidth=1, marker=marker, markersize=4)
             if trial["status"] != "FINISHED" or pd.notna(trial["pruned_at_epoch"]):
                 stopped_early = True
                 ax.plot(curve["step"].iloc[-1], curve[column].iloc[-1], marker="x", color=colour, markersize=8)
