@@ -137,7 +137,8 @@ class MlflowSweepTracker(SweepTracker):
     def _record_end(self, end: SweepEnd) -> None:
         table = sweep_table(self.parent_run_id)
         if not table.empty:
-            print("\n" + table.to_string(index=False), flush=True)
+            note = table.attrs.get("note")
+            print("\n" + table.to_string(index=False) + (f"\n{note}" if note else ""), flush=True)
             self.client.log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
             self._log_plots()
         self._log_results(end)

@@ -24,7 +24,7 @@ Public API for apps (the plugin never imports an app; an app may import these):
 """
 
 from hydra_plugins.seqsweep_plugins.engine.console import bare_key, readable_number
-from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, SweepRefused, first_line, refuse, shown
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, SweepRefused, first_line, first_sentence, refuse, shown
 from hydra_plugins.seqsweep_plugins.engine.executor import ExecutorLauncher, Job, JobEnd, TrialExecutor
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext, TrialHandle, activated, current_job, current_trial
 from hydra_plugins.seqsweep_plugins.engine.lifecycle import SweepStatus
@@ -52,6 +52,7 @@ __all__ = [
     "current_job",
     "current_trial",
     "first_line",
+    "first_sentence",
     "mask_secrets",
     "mask_values",
     "readable_number",
