@@ -35,7 +35,9 @@ pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.mlflow_server"]
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 # Screenshots the UI tests take, to look at (git-ignored).
-ARTIFACTS = Path(os.environ.get("SEQSWEEP_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
+# Where the UI tests keep screenshots for people; unset, they go to pytest's temporary folder,
+# so a test run leaves the checkout as it was.
+ARTIFACTS_VARIABLE = "SEQSWEEP_TEST_ARTIFACTS"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -108,10 +110,12 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def artifacts() -> Path:
-    """Where UI tests keep their screenshots for people to look at: $SEQSWEEP_TEST_ARTIFACTS or tests/artifacts/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where UI tests keep their screenshots for people to look at: $SEQSWEEP_TEST_ARTIFACTS, else
+    a folder of pytest's temporary directory (its path is printed with `pytest -s`)."""
+    folder = Path(os.environ[ARTIFACTS_VARIABLE]) if os.environ.get(ARTIFACTS_VARIABLE) else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture()

@@ -2,8 +2,8 @@
 
 Needs the `chromium` binary (Debian: `apt-get install -y chromium`); without it the test
 skips, and `.ci/run`, which installs it, fails on any skipped test.
-The screenshot is kept at $SEQSWEEP_TEST_ARTIFACTS/mlflow_ui_runs.png (default
-tests/artifacts/, git-ignored).
+The screenshot is kept at $SEQSWEEP_TEST_ARTIFACTS/mlflow_ui_runs.png (default: a folder of
+pytest's temporary directory).
 """
 
 from __future__ import annotations

@@ -35,7 +35,9 @@ def trained(mini_archive: Path, cache_dir: Path):
     return train(cfg, verbose=0)
 
 
-def test_logged_model_loads_and_predicts_like_the_trained_one(trained, tmp_path: Path) -> None:
+def test_logged_model_loads_and_predicts_like_the_trained_one(trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store's default experiment keeps artifacts in ./mlruns of the working directory: the test's own.
+    monkeypatch.chdir(tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     with mlflow.start_run() as run:
         pass
@@ -52,7 +54,8 @@ def test_logged_model_loads_and_predicts_like_the_trained_one(trained, tmp_path:
         loaded.predict(token_ids[:, :10])
 
 
-def test_logs_into_the_active_run(trained, tmp_path: Path) -> None:
+def test_logs_into_the_active_run(trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     with mlflow.start_run() as run:
         info = log_trained_model(trained.model, example_inputs=trained.data.x_val[:5])

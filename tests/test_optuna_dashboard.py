@@ -3,7 +3,7 @@
 The study is made here with plain Optuna, as the sweeper stores it (SQLite, two named
 objectives); `optuna-dashboard` is started on 127.0.0.1 as the README shows, read through
 its JSON API, and opened in headless Chromium. The screenshot is kept at
-$SEQSWEEP_TEST_ARTIFACTS/optuna_dashboard.png (default tests/artifacts/, git-ignored).
+$SEQSWEEP_TEST_ARTIFACTS/optuna_dashboard.png (default: a folder of pytest's temporary directory).
 """
 
 from __future__ import annotations
