@@ -113,7 +113,9 @@ def chromium() -> str:
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where UI tests keep their screenshots for people to look at: $SEQSWEEP_TEST_ARTIFACTS, else
     a folder of pytest's temporary directory (its path is printed with `pytest -s`)."""
-    folder = Path(os.environ[ARTIFACTS_VARIABLE]) if os.environ.get(ARTIFACTS_VARIABLE) else tmp_path_factory.mktemp("artifacts")
+    folder = (
+        Path(os.environ[ARTIFACTS_VARIABLE]) if os.environ.get(ARTIFACTS_VARIABLE) else tmp_path_factory.mktemp("artifacts")
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -35,7 +35,9 @@ def trained(mini_archive: Path, cache_dir: Path):
     return train(cfg, verbose=0)
 
 
-def test_logged_model_loads_and_predicts_like_the_trained_one(trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_logged_model_loads_and_predicts_like_the_trained_one(
+    trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The store's default experiment keeps artifacts in ./mlruns of the working directory: the test's own.
     monkeypatch.chdir(tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
