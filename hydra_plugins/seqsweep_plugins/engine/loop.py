@@ -159,7 +159,7 @@ class TrialLoop:
     def _interrupted(self, signum: int) -> None:
         reason = lifecycle.cancelled_reason(signum)
         for job in self.executor.cancel_all():
-            self.source.record(job, lost(reason, interrupted=True))
+            self.source.record(job, lost(reason))
             self.tracker.on_trial_lost(job.context, reason, interrupted=True)
         self.tally.apply(lifecycle.interrupted(signum))
 

@@ -45,12 +45,10 @@ class Outcome:
     # True when every trial would fail the same way (the objectives name no returned metric):
     # the sweep stops instead of training the rest for nothing.
     settings_error: bool = False
-    # True when the sweep was stopped by a signal while the trial ran (it runs again on resume).
-    interrupted: bool = False
 
 
-def lost(reason: str, interrupted: bool = False) -> Outcome:
-    return Outcome(TrialState.LOST, error=reason, infrastructure=True, interrupted=interrupted)
+def lost(reason: str) -> Outcome:
+    return Outcome(TrialState.LOST, error=reason, infrastructure=True)
 
 
 def read_outcome(job_return: JobReturn | None, lost_reason: str | None, objectives: list[str], need_values: bool) -> Outcome:
@@ -58,17 +56,12 @@ def read_outcome(job_return: JobReturn | None, lost_reason: str | None, objectiv
     if lost_reason is not None:
         return lost(lost_reason)
     if job_return is None or job_return.status != JobStatus.COMPLETED:
-        error = raised_by(job_return)
+        error = job_error(job_return)
         if any(cls.__name__ == "TrialPruned" for cls in type(error).__mro__):
             return Outcome(TrialState.PRUNED, error=str(error) or None)
         reason = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else "the job did not complete"
         return Outcome(TrialState.FAIL, error=reason, infrastructure=bool(getattr(error, "infrastructure", False)))
     return _from_return_value(job_return.return_value, objectives, need_values)
-
-
-def raised_by(job_return: JobReturn | None) -> BaseException | None:
-    """The exception a failed job raised."""
-    return job_error(job_return)
 
 
 def failed_return(overrides: list[str], error: BaseException) -> JobReturn:

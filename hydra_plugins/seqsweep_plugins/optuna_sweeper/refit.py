@@ -7,9 +7,9 @@ from optuna.trial import TrialState as OptunaState
 
 from hydra_plugins.seqsweep_plugins.engine.console import say
 from hydra_plugins.seqsweep_plugins.engine.executor import Job
+from hydra_plugins.seqsweep_plugins.engine.hydra_private import job_error
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext
 from hydra_plugins.seqsweep_plugins.engine.loop import TrialLoop
-from hydra_plugins.seqsweep_plugins.engine.outcome import raised_by
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.search_space import override_text
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.settings import OptunaSettings
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.source import StudySource
@@ -42,5 +42,5 @@ def refit_best(study: optuna.Study, settings: OptunaSettings, source: StudySourc
         ends += loop.executor.wait(timeout=WAIT_SECONDS)
     for end in ends:
         failed = end.lost or (end.job_return is not None and end.job_return.status.name != "COMPLETED")
-        reason = end.lost or raised_by(end.job_return)
+        reason = end.lost or job_error(end.job_return)
         say(f"refit_best: {'FAILED (' + str(reason) + ')' if failed else 'done'}")
