@@ -1,8 +1,7 @@
 """Options of `hydra/launcher=ray`, registered in Hydra's ConfigStore so typos in keys are refused."""
 
-# No `from __future__ import annotations` here: Hydra's plugin scanner executes this module
-# outside sys.modules, where dataclasses cannot resolve string annotations; and typing's Optional
-# and Dict, which OmegaConf's structured configs read.
+# No `from __future__ import annotations` here, and typing's Optional and Dict: OmegaConf reads
+# these dataclasses' annotations as types to check the keys and values of the config node.
 # ruff: noqa: UP006, UP035, UP045
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
