@@ -15,7 +15,8 @@ import hydra
 from omegaconf import DictConfig
 
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
-from hydra_plugins.seqsweep_plugins import current_job, first_line, refuse
+from hydra_plugins.seqsweep_plugins import current_job, refuse
+from src.command_line import refuse_command_line_mistakes
 from src.data.imdb_archive import DataSourceError
 from src.errors import ConfigError, StoreError
 
@@ -29,8 +30,6 @@ def main(cfg: DictConfig) -> dict[str, float]:
     on. A trial stopped by the Optuna pruner raises optuna.TrialPruned (its run: KILLED with a
     `pruned_at_epoch` tag).
     """
-    # Imported here, not at the top: they import TensorFlow, which `--help` need not wait for.
-    from src.trial import run_trial
     from src.validation import validate_config
 
     try:
@@ -40,6 +39,9 @@ def main(cfg: DictConfig) -> dict[str, float]:
     if _dry_run():
         print(f"[run] dry run: {_point()}: every setting checked; nothing was trained or recorded", flush=True)
         return {}
+    # Imported once the config is known good: it imports TensorFlow, which a mistake need not wait for.
+    from src.trial import run_trial
+
     try:
         return run_trial(cfg)
     except StoreError as error:
@@ -62,32 +64,6 @@ def _point() -> str:
     return " ".join(overrides) or "the defaults"
 
 
-def refuse_cfg_with_multirun(arguments: list[str]) -> None:
-    """Hydra answers `-m --cfg job` with a traceback ("Only one of --run, --multirun, ..."): one line instead."""
-    multirun = any(a in ("-m", "--multirun") for a in arguments)
-    if multirun and any(a in ("-c", "--cfg") or a.startswith("--cfg=") for a in arguments):
-        refuse(
-            "--cfg with -m is not allowed: --cfg prints one run's config (drop -m and give one value per key); "
-            "to list a sweep's points, use -m ... hydra.sweeper.dry_run=true"
-        )
-
-
-def refuse_unparsable_overrides(arguments: list[str]) -> None:
-    """Exit with our one line (code 2) for an override Hydra cannot parse (`model.units=choice()`):
-    Hydra's own message for it runs to many lines and exits 1, before any of our code runs."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create()
-    for argument in arguments:
-        if argument.startswith("-") or "=" not in argument:
-            continue
-        try:
-            parser.parse_override(argument)
-        except Exception as error:  # noqa: BLE001 - Hydra's parser errors have no common base we can name
-            refuse(f"{argument} is not allowed: Hydra's override syntax ({first_line(error)})")
-
-
 if __name__ == "__main__":
-    refuse_cfg_with_multirun(sys.argv[1:])
-    refuse_unparsable_overrides(sys.argv[1:])
+    refuse_command_line_mistakes(sys.argv[1:])
     main()

@@ -8,14 +8,13 @@ before the first trial starts.
 from __future__ import annotations
 
 import difflib
-import inspect
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import keras
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,16 +27,10 @@ from src.data.task import (
     wanted_inputs,
 )
 from src.errors import ConfigError
-from src.models.initializers import UnscalableInitializer, scaled_initializer
+from src.models.keras_names import ACTIVATIONS, INITIALIZERS, METRICS, UNSCALABLE_INITIALIZERS
 
 log = logging.getLogger(__name__)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-
-ACTIVATIONS = sorted(
-    name
-    for name, member in vars(keras.activations).items()
-    if inspect.isfunction(member) and not name.startswith("_") and name not in {"get", "serialize", "deserialize"}
-)
 
 _POSITIVE_INTS = [
     "model.units",
@@ -57,9 +50,9 @@ _FRACTIONS = ["model.dropout", "model.recurrent_dropout", "trainer.validation_sp
 # exact_match is logged by data=binary_addition only.
 _MONITORABLE = ["loss", "acc", "val_loss", "val_acc", "exact_match", "val_exact_match"]
 _CHOICES = {
-    "model.activation": ACTIVATIONS,
-    "model.recurrent_activation": [None, *ACTIVATIONS],
-    "model.output_activation": [None, *ACTIVATIONS],
+    "model.activation": sorted(ACTIVATIONS),
+    "model.recurrent_activation": [None, *sorted(ACTIVATIONS)],
+    "model.output_activation": [None, *sorted(ACTIVATIONS)],
     "data.truncating": ["pre", "post"],
     "data.padding": ["pre", "post"],
 }
@@ -102,30 +95,24 @@ def _check_initializers(cfg: DictConfig) -> None:
         name = OmegaConf.select(cfg, key, default="<absent>")
         if name == "<absent>":
             continue
-        try:
-            scaled_initializer(name, scale)
-        except UnscalableInitializer as error:
-            raise ConfigError(
-                "model.init_scale", scale, f"null with {key}={name}, which has no scale (stddev, gain or variance scale)"
-            ) from error
-        except (ValueError, TypeError) as error:
+        if not isinstance(name, str) or name not in INITIALIZERS:
             raise ConfigError(
                 key, name, "a Keras initializer name, e.g. glorot_uniform, glorot_normal, he_normal, random_normal, orthogonal"
-            ) from error
+            )
+        if scale is not None and name in UNSCALABLE_INITIALIZERS:
+            raise ConfigError(
+                "model.init_scale", scale, f"null with {key}={name}, which has no scale (stddev, gain or variance scale)"
+            )
 
 
 def _check_primary_metric(cfg: DictConfig) -> None:
-    """A name `model.compile(metrics=[...])` accepts: Keras' own lookup decides, plus the
+    """A name `model.compile(metrics=[...])` accepts: one `keras.metrics.get` knows, plus the
     compile-only shorthand ``acc`` that Keras resolves per loss (binary or sparse categorical)."""
     name = OmegaConf.select(cfg, "data.primary_metric")
-    if name == "acc":
-        return
-    try:
-        keras.metrics.get(name)
-    except (ValueError, TypeError) as error:
+    if name != "acc" and (not isinstance(name, str) or name not in METRICS):
         raise ConfigError(
             "data.primary_metric", name, "acc or a Keras metric name (e.g. mse, mae, auc) that model.compile accepts"
-        ) from error
+        )
 
 
 def _check_model_takes_data(cfg: DictConfig) -> None:
@@ -157,6 +144,27 @@ def _check_early_stopping(cfg: DictConfig) -> None:
         raise ConfigError(
             "trainer.early_stopping.monitor", settings.monitor, "a training metric (loss, acc) when trainer.validation_split=0"
         )
+
+
+def _check_finite(cfg: DictConfig) -> None:
+    """`nan` and `inf` parse as numbers, and most range checks let nan through (every comparison
+    with it is false); no setting of ours means anything with them."""
+    container = OmegaConf.to_container(cfg, resolve=False)
+    container.pop("hydra", None)
+    for key, value in _leaves(container):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(key, value, "a finite number")
+
+
+def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) of every value in nested dicts and lists; list items as `key[i]`."""
+    items = node.items() if isinstance(node, dict) else ((f"[{i}]", item) for i, item in enumerate(node))
+    for key, value in items:
+        path = f"{prefix}{key}" if str(key).startswith("[") else (f"{prefix}.{key}" if prefix else str(key))
+        if isinstance(value, (dict, list)):
+            yield from _leaves(value, path)
+        else:
+            yield path, value
 
 
 def _check_seed(cfg: DictConfig) -> None:
@@ -261,6 +269,12 @@ def _unknown_key(cfg: DictConfig, key: str, known: frozenset[str]) -> ConfigErro
     keys that exist at that level when none is near)."""
     while _is_dict(cfg, key) and OmegaConf.select(cfg, key):
         key = f"{key}.{next(iter(OmegaConf.select(cfg, key)))}"
+    return ConfigError(key, OmegaConf.select(cfg, key), unknown_key_advice(key, known))
+
+
+def unknown_key_advice(key: str, known: frozenset[str]) -> str:
+    """What to write instead of the unknown `key`: the nearest known key, or the keys that
+    exist at the level where `key` leaves the known ones."""
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     if close:
         hint = f"did you mean {close[0]}?"
@@ -270,7 +284,12 @@ def _unknown_key(cfg: DictConfig, key: str, known: frozenset[str]) -> ConfigErro
         parent = ".".join(parts[: first_unknown - 1])
         siblings = sorted(k.rpartition(".")[2] for k in known if k.rpartition(".")[0] == parent)
         hint = f"known keys{' of ' + parent if parent else ''}: {', '.join(siblings)}"
-    return ConfigError(key, OmegaConf.select(cfg, key), f"an unknown key (see conf/); {hint}")
+    return f"an unknown key (see conf/); {hint}"
+
+
+def group_options(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
+    """The options of config group `group` (conf/GROUP/*.yaml, `sweeps` for the presets)."""
+    return sorted(path.stem for path in (conf_dir / group).glob("*.yaml"))
 
 
 def _is_dict(cfg: DictConfig, key: str) -> bool:
@@ -284,6 +303,7 @@ def validate_config(cfg: DictConfig, objectives: Sequence[str] = ()) -> None:
     produce them (no validation split for a val_* metric) is refused.
     """
     _check_known_keys(cfg)
+    _check_finite(cfg)
     _check_seed(cfg)
     _check_verbose(cfg)
     _check_experiment_name(cfg)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
@@ -11,6 +10,8 @@ from src.errors import ConfigError
 
 def exact_match(y_true, y_pred):
     """1 for a sequence whose every bit is right (the whole sum is correct), else 0."""
+    import keras  # here, not at the top: the config checks import this loader before TensorFlow
+
     correct = keras.ops.equal(keras.ops.cast(y_pred > 0.5, "float32"), keras.ops.cast(y_true, "float32"))
     return keras.ops.cast(keras.ops.all(keras.ops.reshape(correct, (keras.ops.shape(correct)[0], -1)), axis=1), "float32")
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
 
 from src.data.task import InputSpec, accepts_inputs
 from src.models.dense import dense_head
 from src.models.initializers import scaled_initializer
 from src.models.inputs import task_input
+
+# Keras is imported inside the functions that build: the config checks import this module
+# for its declarations, before TensorFlow is imported (see src/models/keras_names.py).
+if TYPE_CHECKING:
+    import keras
 
 
 @accepts_inputs("images")
@@ -25,6 +30,8 @@ def build_cnn(
 ) -> keras.Model:
     """Rescaling(1/255) -> [Conv2D(f, kernel_size, activation) -> MaxPooling2D] per entry of
     `filters` -> Flatten -> Dropout -> Dense(units, activation) per `hidden_units` -> softmax."""
+    import keras
+
     inputs = task_input(spec)
     x = keras.layers.Rescaling(1 / 255)(inputs)
     for count in filters:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
 
 from src.data.task import InputSpec, accepts_inputs
 from src.models.initializers import scaled_initializer
 from src.models.inputs import output_layer, task_input
+
+# Keras is imported inside the functions that build: the config checks import this module
+# for its declarations, before TensorFlow is imported (see src/models/keras_names.py).
+if TYPE_CHECKING:
+    import keras
 
 
 def dense_head(
@@ -19,6 +24,8 @@ def dense_head(
 ) -> keras.KerasTensor:
     """`Dense(units, activation)` per entry of `hidden_units`, then the task's output layer,
     every kernel drawn from `kernel_initializer` at `init_scale` (see `scaled_initializer`)."""
+    import keras
+
     for units in hidden_units:
         x = keras.layers.Dense(
             units, activation=activation, kernel_initializer=scaled_initializer(kernel_initializer, init_scale)
@@ -40,6 +47,8 @@ def build_mlp(
 
     Word ids carry no order or magnitude meaning, so this is a deliberately weak baseline.
     """
+    import keras
+
     inputs = task_input(spec)
     x = keras.ops.cast(inputs, "float32")
     outputs = dense_head(x, spec, list(hidden_units), activation, kernel_initializer, init_scale)
@@ -61,6 +70,8 @@ def build_dense_bow(
     The multi-hot encoding is a layer, so the model takes the same token ids as the RNNs
     and sees the same `data.maxlen` tokens.
     """
+    import keras
+
     inputs = task_input(spec)
     x = keras.layers.CategoryEncoding(num_tokens=spec.vocab_size, output_mode="multi_hot", name="multi_hot")(inputs)
     outputs = dense_head(x, spec, list(hidden_units), activation, kernel_initializer, init_scale)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
 
 from src.data.task import InputSpec, accepts_inputs
 from src.models.dense import dense_head
 from src.models.inputs import task_input
+
+# Keras is imported inside the functions that build: the config checks import this module
+# for its declarations, before TensorFlow is imported (see src/models/keras_names.py).
+if TYPE_CHECKING:
+    import keras
 
 
 @accepts_inputs("tabular", "images")
@@ -22,6 +27,8 @@ def build_feedforward(
     """(Rescaling(1/255) + Flatten for images) -> Dense(units, activation) per entry of
     `hidden_units` -> the task's output layer. With no hidden units it is a linear
     (or softmax / logistic) regression."""
+    import keras
+
     inputs = task_input(spec)
     x = inputs
     if spec.kind == "images":

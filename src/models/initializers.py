@@ -7,7 +7,12 @@ Xavier and He initialization; in Keras those keep their scale in different place
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
+
+# Keras is imported inside the functions that build: the config checks import this module
+# for its declarations, before TensorFlow is imported (see src/models/keras_names.py).
+if TYPE_CHECKING:
+    import keras
 
 
 class UnscalableInitializer(ValueError):
@@ -25,6 +30,8 @@ def scaled_initializer(name: str, scale: float | None = None) -> keras.initializ
     `scale=None` keeps Keras' defaults. Raises `ValueError` for an unknown name and
     `UnscalableInitializer` for a scale on an initializer without one.
     """
+    import keras
+
     initializer = keras.initializers.get(name)
     if scale is None:
         return initializer

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
 
 from src.data.task import InputSpec
+
+# Keras is imported inside the functions that build: the config checks import this module
+# for its declarations, before TensorFlow is imported (see src/models/keras_names.py).
+if TYPE_CHECKING:
+    import keras
 
 
 def task_input(spec: InputSpec) -> keras.KerasTensor:
     """A `keras.Input` matching the task's inputs (token ids, feature sequences or vectors, images)."""
+    import keras
+
     if spec.kind == "token_ids":
         return keras.Input(shape=(spec.sequence_length,), dtype="int32", name="token_ids")
     if spec.kind == "tabular":
@@ -28,6 +35,8 @@ def output_layer(
     `n_classes` (integer class labels) or one linear unit (regression); `activation`
     replaces the head's own (a study of one activation everywhere). On a sequence with
     per-step targets Dense applies to every step."""
+    import keras
+
     units, head_activation = {
         "binary": (1, "sigmoid"),
         "classes": (spec.n_classes, "softmax"),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
-import keras
+from typing import TYPE_CHECKING, Callable
 
 from src.data.task import InputSpec, accepts_inputs
 from src.models.initializers import scaled_initializer
 from src.models.inputs import output_layer, task_input
+
+# Keras is imported inside the functions that build: the config checks import this module
+# for its declarations, before TensorFlow is imported (see src/models/keras_names.py).
+if TYPE_CHECKING:
+    import keras
 
 
 @accepts_inputs("token_ids", "features")
@@ -40,6 +43,8 @@ def build_rnn(
     `output_activation` replaces the task's output activation (sigmoid for binary targets)
     when given: the numpy study applies its one activation to the output as well.
     """
+    import keras
+
     inputs = task_input(spec)
     x = inputs
     if spec.kind == "token_ids":

@@ -123,10 +123,10 @@ def test_unknown_key_on_the_command_line_exits_2_with_one_line(run_cli, tmp_path
 
 @pytest.mark.parametrize("argument", ["model.units=choice()", "model.units=choice(4,"])
 def test_an_override_hydra_cannot_parse_is_one_line_and_exit_2(argument, capsys):
-    from src.train import refuse_unparsable_overrides
+    from src.command_line import refuse_command_line_mistakes
 
     with pytest.raises(SystemExit) as stop:
-        refuse_unparsable_overrides(["-m", "model=lstm", argument])
+        refuse_command_line_mistakes(["-m", "model=lstm", argument])
     assert stop.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {argument} is not allowed: Hydra's override syntax (")

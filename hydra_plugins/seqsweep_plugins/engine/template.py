@@ -130,8 +130,12 @@ class SweepTemplate(Sweeper, abc.ABC):
         try:
             self.check_settings()
             composer = PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_setting))
+            plan = self.plan(arguments, composer)
+            # After the points: an app's tracker may import a heavy client (MLflow: 2 s), which a
+            # mistyped point need not wait for.
             tracker = load_tracker(self.tracker_setting)
-            return tracker, self.plan(arguments, composer, tracker)
+            self.check_tracker(tracker)
+            return tracker, plan
         except (ConfigError, PointRefused) as error:
             refuse(first_line(error))
 
@@ -155,8 +159,11 @@ class SweepTemplate(Sweeper, abc.ABC):
     # -- what each sweeper supplies ------------------------------------------------------------
 
     @abc.abstractmethod
-    def plan(self, arguments: list[str], composer: PointComposer, tracker: SweepTracker) -> SweepPlan:
+    def plan(self, arguments: list[str], composer: PointComposer) -> SweepPlan:
         """Parse the search space and check every point (raise ConfigError or PointRefused)."""
+
+    def check_tracker(self, tracker: SweepTracker) -> None:
+        """Refuse settings the sweep's tracker cannot serve (raise ConfigError); by default none."""
 
     @abc.abstractmethod
     def describe(self, plan: SweepPlan) -> list[str]:

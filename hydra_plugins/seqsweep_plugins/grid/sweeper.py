@@ -44,8 +44,7 @@ class GridSweeper(SweepTemplate):
         self.params = params or {}
         self.resume = None if resume is None else str(resume)
 
-    def plan(self, arguments: list[str], composer: PointComposer, tracker: SweepTracker) -> SweepPlan:
-        check_resume(self.resume, tracker)
+    def plan(self, arguments: list[str], composer: PointComposer) -> SweepPlan:
         texts = [f"{key}={value}" for key, value in self.params.items()] + list(arguments)
         points, varying = expand_grid(texts, self.hydra_context.config_loader)
         for point in points:
@@ -54,6 +53,9 @@ class GridSweeper(SweepTemplate):
                 raise PointRefused(error)
         fixed = sorted({text for point in points for text in point if bare_key(text.split("=", 1)[0]) not in varying})
         return SweepPlan(varying=varying, fixed=fixed, details={"points": points})
+
+    def check_tracker(self, tracker: SweepTracker) -> None:
+        check_resume(self.resume, tracker)
 
     def describe(self, plan: SweepPlan) -> list[str]:
         points = plan.details["points"]

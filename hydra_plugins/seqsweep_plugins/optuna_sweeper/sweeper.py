@@ -32,7 +32,7 @@ from hydra_plugins.seqsweep_plugins.engine.loop import LoopResult, TrialLoop
 from hydra_plugins.seqsweep_plugins.engine.points import PointComposer
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
 from hydra_plugins.seqsweep_plugins.engine.template import SweepPlan, SweepTemplate
-from hydra_plugins.seqsweep_plugins.engine.tracker import SweepStart, SweepTracker
+from hydra_plugins.seqsweep_plugins.engine.tracker import SweepStart
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.refit import refit_best
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.results import (
     best_trials,
@@ -80,7 +80,7 @@ class OptunaStudySweeper(SweepTemplate):
             sampler, pruner, n_trials, n_jobs, storage, study_name, heartbeat_interval, params, custom_search_space, refit_best
         )
 
-    def plan(self, arguments: list[str], composer: PointComposer, tracker: SweepTracker) -> SweepPlan:
+    def plan(self, arguments: list[str], composer: PointComposer) -> SweepPlan:
         self.settings = build_settings(
             self.options, arguments, self.objectives, self.directions, self.label(), runs_in_process(self.launcher)
         )
