@@ -29,6 +29,7 @@ from hydra_plugins.seqsweep_plugins import (
     SweepTracker,
     TrialState,
     mask_secrets,
+    significant,
 )
 from hydra_plugins.seqsweep_plugins.engine.owners import THIS_PROCESS, process_is_gone
 from src.tracking.params import flatten_config
@@ -138,7 +139,8 @@ class MlflowSweepTracker(SweepTracker):
         table = sweep_table(self.parent_run_id)
         if not table.empty:
             note = table.attrs.get("note")
-            print("\n" + table.to_string(index=False) + (f"\n{note}" if note else ""), flush=True)
+            shown = table.to_string(index=False, float_format=significant)
+            print("\n" + shown + (f"\n{note}" if note else ""), flush=True)
             self.client.log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
             self._log_plots()
         self._log_results(end)

@@ -79,6 +79,8 @@ def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (
         if refit:
             log_trained_model(result.model, example_inputs=result.data.x_train[:5])
     m = result.metrics
+    if job is not None and not refit:
+        return m  # the sweep prints the trial's end line
     metric = f"test_{cfg.data.get('primary_metric', 'acc')}"
     print(
         f"[trial] {name}: model={cfg.model.name} n_train={int(m['n_train'] + m['n_val'])} "

@@ -46,7 +46,7 @@ def test_the_swept_settings_lead_in_the_sweeps_order_with_group_choices_then_res
     # optimizer.learning_rate and model.name differ only because the group choices do: not repeated.
     assert list(table.columns) == ["optimizer", "model", "status", "test_acc", "val_acc", "ms_per_step*", "error"]
     assert table["optimizer"].tolist() == ["adam", "rmsprop"] and table["model"].tolist() == ["gru", "lstm"]
-    assert table["test_acc"].tolist() == [0.7123, 0.7123]
+    assert table["test_acc"].tolist() == [0.71234, 0.71234]
 
 
 def test_a_failure_is_one_short_line_and_a_one_epoch_speed_is_marked(sweep):

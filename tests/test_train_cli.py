@@ -49,8 +49,9 @@ def test_single_run_records_everything(run_cli, store_runs, tmp_path):
 @pytest.mark.slow
 def test_multirun_nests_trials_under_one_parent(run_cli, store_runs, tmp_path):
     done = run_cli("-m", "model=simplernn,lstm", "data.n_train=40", *TINY)
-    assert done.stdout.count("[trial]") == 2
-    assert "test_acc" in done.stdout.split("[trial]")[-1], "the multirun ends with a comparison table"
+    assert "[1/2]" in done.stdout and "[2/2]" in done.stdout, "one end line per trial"
+    assert "[trial]" not in done.stdout and "starts:" not in done.stdout, "one trial at a time: no other line per trial"
+    assert "test_acc" in done.stdout.split("[2/2]")[-1], "the multirun ends with a comparison table"
 
     runs = store_runs()
     children = runs[runs["tags.mlflow.parentRunId"].notna()]

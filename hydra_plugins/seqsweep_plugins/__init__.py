@@ -23,7 +23,7 @@ Public API for apps (the plugin never imports an app; an app may import these):
     from hydra_plugins.seqsweep_plugins import current_job, current_trial, SweepTracker, ConfigError
 """
 
-from hydra_plugins.seqsweep_plugins.engine.console import bare_key, readable_number
+from hydra_plugins.seqsweep_plugins.engine.console import bare_key, quiet_loggers, readable_number, significant
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, SweepRefused, first_line, first_sentence, refuse, shown
 from hydra_plugins.seqsweep_plugins.engine.executor import ExecutorLauncher, Job, JobEnd, TrialExecutor
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext, TrialHandle, activated, current_job, current_trial
@@ -55,7 +55,9 @@ __all__ = [
     "first_sentence",
     "mask_secrets",
     "mask_values",
+    "quiet_loggers",
     "readable_number",
+    "significant",
     "refuse",
     "shown",
 ]

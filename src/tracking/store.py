@@ -27,7 +27,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.seqsweep_plugins import first_line, mask_secrets
+from hydra_plugins.seqsweep_plugins import first_line, mask_secrets, quiet_loggers
 from hydra_plugins.seqsweep_plugins.engine.stores import LockTimeout, absolute_url, database_lock, sqlite_file
 from src.errors import StoreError
 
@@ -70,6 +70,7 @@ def connect(tracking_cfg: DictConfig) -> str:
     """
     uri = absolute_uri(str(tracking_cfg.tracking_uri))
     name = str(tracking_cfg.experiment_name)
+    quiet_loggers("mlflow", "alembic")
     start = time.monotonic()
     try:
         if uri.startswith(("http://", "https://")):

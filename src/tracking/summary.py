@@ -50,7 +50,7 @@ def sweep_table(parent_run_id: str) -> pd.DataFrame:
     headline = [f"{split}{m}" for m in primary for split in ("test_", "val_")]
     for metric in [*headline, *RESULT_COLUMNS]:
         if f"metrics.{metric}" in runs.columns:
-            table[metric] = runs[f"metrics.{metric}"].round(4)
+            table[metric] = runs[f"metrics.{metric}"]
     table = _mark_one_epoch_speed(table, runs)
     if "tags.error" in runs.columns and runs["tags.error"].notna().any():
         table["error"] = runs["tags.error"].map(short_error)

@@ -358,7 +358,7 @@ def test_a_tracking_server_lost_mid_sweep_stops_the_sweep(tmp_path, cache_dir, m
             command, cwd=tmp_path, env=sweep_env(cache_dir), stdout=log.open("w"), stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 240
-        while "trial #1 starts" not in log.read_text():
+        while "[1/" not in log.read_text():  # trial #0 ended, so #1 starts
             assert sweep_process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
         time.sleep(3)  # inside the second trial's training

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from hydra_plugins.seqsweep_plugins.engine.outcome import TrialState
@@ -12,6 +13,28 @@ def say(message: str) -> None:
     print(f"[sweep] {mask_secrets(message)}", flush=True)
 
 
+def quiet_loggers(*names: str) -> None:
+    """Keep the named libraries' INFO lines (Optuna's "A new study created", MLflow's "Creating
+    initial database tables") off the console: their loggers go to WARNING unless Hydra's
+    `hydra.verbose` names them or is true. Call it once the library is imported: MLflow sets its
+    logger's level when imported, after Hydra applied `hydra.verbose`."""
+    for name in names:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose_about(name) else logging.WARNING)
+
+
+def verbose_about(logger: str) -> bool:
+    """Whether Hydra's `hydra.verbose` asks for `logger`'s lines (true, the name, or a list naming it)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return False
+    verbose = HydraConfig.get().verbose
+    if verbose is True or verbose in ("true", "True"):
+        return True
+    names = [verbose] if isinstance(verbose, str) else list(verbose or [])
+    return logger in names
+
+
 def clock(seconds: float) -> str:
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
@@ -19,12 +42,18 @@ def clock(seconds: float) -> str:
 
 
 def readable_number(text: str) -> str:
-    """`0.0008179499475211679` -> `0.000818`: a float to 3 significant digits; whole numbers and words unchanged."""
+    """`0.0008179499475211679` -> `0.0008179`: a float setting to 4 significant digits; whole numbers and words unchanged."""
     try:
         number = float(text)
     except ValueError:
         return text
-    return text if number.is_integer() or "." not in text else f"{number:.3g}"
+    return text if number.is_integer() or "." not in text else f"{number:.4g}"
+
+
+def significant(value: float, digits: int = 4) -> str:
+    """A result to `digits` significant digits, trailing zeros kept so a column lines up: 0.4 -> `0.4000`."""
+    text = f"{value:#.{digits}g}"
+    return text[:-1] if text.endswith(".") else text
 
 
 def bare_key(key: str) -> str:
@@ -33,7 +62,7 @@ def bare_key(key: str) -> str:
 
 
 def short_settings(overrides: list[str]) -> str:
-    """`model=lstm optimizer.learning_rate=0.000818`, for reading."""
+    """`model=lstm optimizer.learning_rate=0.0008179`, for reading."""
     shown = []
     for text in overrides:
         key, _, value = text.partition("=")
@@ -65,13 +94,13 @@ class Progress:
             self.best = value
         elapsed = time.monotonic() - self.started
         counter = "[lost]" if not counted else f"[{self.ended}/{self.total}]" if self.total else f"[{self.ended}]"
-        result = f"{self.objective}={value:.4f}" if value is not None else state.value
+        result = f"{self.objective}={significant(value)}" if value is not None else state.value
         parts = [counter, short_settings(varying), result, f"took {seconds:.1f}s", f"elapsed {clock(elapsed)}"]
         if self.total and 0 < self.ended < self.total:
             # Trials run several at a time, so the rest take about (elapsed / ended) each.
             parts.append(f"ETA {clock(elapsed / self.ended * (self.total - self.ended))}")
         if self.best is not None:
-            parts.append(f"best {self.objective}={self.best:.4f}")
+            parts.append(f"best {self.objective}={significant(self.best)}")
         if note:
             parts.append(note)
         return mask_secrets("  ".join(parts))

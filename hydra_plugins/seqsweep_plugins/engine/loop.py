@@ -102,7 +102,8 @@ class TrialLoop:
     def submit(self, job: Job) -> None:
         job.overrides = [*job.overrides, *self.job_overrides]
         self.tracker.on_trial_submitted(job.context)
-        say(f"trial #{job.context.number} starts: {short_settings(job.context.varying)}")
+        if self.executor.slots > 1:  # one at a time, a trial's start is the previous one's end line
+            say(f"trial #{job.context.number} starts: {short_settings(job.context.varying)}")
         self.submitted_at[id(job)] = time.monotonic()
         self.executor.submit(job)
 

@@ -1,8 +1,8 @@
 """The sweep, step by step, once for both sweepers (a template method); they supply what differs.
 
-    check the settings -> load the point check and the tracker -> plan (every point checked)
-    [dry run: print the plan, stop] -> executor -> open the stores -> sweep folder -> header
-    -> tracker: sweep start -> trials (TrialLoop) -> after the trials (refit) -> best
+    check the settings -> plan -> announce what runs (not in a dry run) -> check every point
+    -> load the tracker [dry run: print the plan, stop] -> executor -> open the stores
+    -> sweep folder -> header (study, folder) -> tracker: sweep start -> trials (TrialLoop) -> after the trials (refit) -> best
     -> tracker: sweep end -> exit code
 
 Every step up to the stores refuses a mistake with one line and exit code 2, before any study
@@ -89,7 +89,8 @@ class SweepTemplate(Sweeper, abc.ABC):
     # -- the steps, in order ------------------------------------------------------------------
 
     def sweep(self, arguments: list[str]) -> list[Any]:
-        self.tracker, plan = self._check(arguments)
+        plan = self._check(arguments)
+        self.tracker = self._load_tracker()
         if self.dry_run:
             for line in self.describe(plan):
                 say(line)
@@ -125,19 +126,28 @@ class SweepTemplate(Sweeper, abc.ABC):
         _finish(result)
         return source.ended
 
-    def _check(self, arguments: list[str]) -> tuple[SweepTracker, SweepPlan]:
+    def _check(self, arguments: list[str]) -> SweepPlan:
         """The settings and every point, before anything leaves a trace: a mistake is one line, exit code 2."""
         try:
             self.check_settings()
-            composer = PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_setting))
-            plan = self.plan(arguments, composer)
-            # After the points: an app's tracker may import a heavy client (MLflow: 2 s), which a
-            # mistyped point need not wait for.
-            tracker = load_tracker(self.tracker_setting)
-            self.check_tracker(tracker)
-            return tracker, plan
+            plan = self.plan(arguments)
+            if not self.dry_run:
+                # The first line, within about a second: composing every point takes ~0.2 s each.
+                say(self.announce(plan))
+            self.check_points(plan, PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_setting)))
+            return plan
         except (ConfigError, PointRefused) as error:
             refuse(first_line(error))
+
+    def _load_tracker(self) -> SweepTracker:
+        """After the points: an app's tracker may import a heavy client (MLflow: 2 s), which a
+        mistyped point or the sweep's first line need not wait for."""
+        try:
+            tracker = load_tracker(self.tracker_setting)
+            self.check_tracker(tracker)
+        except ConfigError as error:
+            refuse(first_line(error))
+        return tracker
 
     def _open(self, plan: SweepPlan) -> TrialExecutor:
         """The executor, then the stores; they may still refuse (a launcher or storage setting), before any trial."""
@@ -159,8 +169,12 @@ class SweepTemplate(Sweeper, abc.ABC):
     # -- what each sweeper supplies ------------------------------------------------------------
 
     @abc.abstractmethod
-    def plan(self, arguments: list[str], composer: PointComposer) -> SweepPlan:
-        """Parse the search space and check every point (raise ConfigError or PointRefused)."""
+    def plan(self, arguments: list[str]) -> SweepPlan:
+        """Parse the search space: the points, or the distributions (raise ConfigError)."""
+
+    @abc.abstractmethod
+    def check_points(self, plan: SweepPlan, composer: PointComposer) -> None:
+        """Compose and check every point (a grid) or the search space's edges (raise PointRefused)."""
 
     def check_tracker(self, tracker: SweepTracker) -> None:
         """Refuse settings the sweep's tracker cannot serve (raise ConfigError); by default none."""
@@ -170,7 +184,12 @@ class SweepTemplate(Sweeper, abc.ABC):
         """What a dry run prints: the points (a grid), or the search space and budget (a study)."""
 
     @abc.abstractmethod
-    def header(self, plan: SweepPlan, sweep_dir: Path) -> str: ...
+    def announce(self, plan: SweepPlan) -> str:
+        """The sweep's first line, once every point is checked: what will run."""
+
+    @abc.abstractmethod
+    def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
+        """The line once the stores are open: where the sweep is kept (its study, its folder)."""
 
     @abc.abstractmethod
     def source(self, plan: SweepPlan, sweep_data: dict[str, Any]) -> TrialSource: ...

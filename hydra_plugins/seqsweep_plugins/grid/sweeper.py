@@ -44,15 +44,17 @@ class GridSweeper(SweepTemplate):
         self.params = params or {}
         self.resume = None if resume is None else str(resume)
 
-    def plan(self, arguments: list[str], composer: PointComposer) -> SweepPlan:
+    def plan(self, arguments: list[str]) -> SweepPlan:
         texts = [f"{key}={value}" for key, value in self.params.items()] + list(arguments)
         points, varying = expand_grid(texts, self.hydra_context.config_loader)
-        for point in points:
+        fixed = sorted({text for point in points for text in point if bare_key(text.split("=", 1)[0]) not in varying})
+        return SweepPlan(varying=varying, fixed=fixed, details={"points": points})
+
+    def check_points(self, plan: SweepPlan, composer: PointComposer) -> None:
+        for point in plan.details["points"]:
             error = composer.error(point)
             if error is not None:
                 raise PointRefused(error)
-        fixed = sorted({text for point in points for text in point if bare_key(text.split("=", 1)[0]) not in varying})
-        return SweepPlan(varying=varying, fixed=fixed, details={"points": points})
 
     def check_tracker(self, tracker: SweepTracker) -> None:
         check_resume(self.resume, tracker)
@@ -65,9 +67,12 @@ class GridSweeper(SweepTemplate):
             lines.append(f"  every trial: {' '.join(plan.fixed)}")
         return lines
 
-    def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
+    def announce(self, plan: SweepPlan) -> str:
         points = plan.details["points"]
-        return f"grid of {len(points)} trial(s) varying {', '.join(plan.varying) or 'nothing'}; folder {sweep_dir}"
+        return f"grid of {len(points)} trial(s) varying {', '.join(plan.varying) or 'nothing'}"
+
+    def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
+        return f"folder {sweep_dir}"
 
     def sweep_start(self, plan: SweepPlan, sweep_dir: Path) -> SweepStart:
         start = super().sweep_start(plan, sweep_dir)

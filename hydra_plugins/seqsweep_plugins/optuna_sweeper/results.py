@@ -11,6 +11,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial
 
+from hydra_plugins.seqsweep_plugins.engine.console import readable_number, significant
+
 
 def state_counts(study: optuna.Study) -> str:
     counts = Counter(trial.state.name.lower() for trial in study.get_trials(deepcopy=False))
@@ -34,16 +36,20 @@ def describe(best: pd.DataFrame, objectives: Sequence[str], directions: Sequence
         return "[optuna] no trial completed, so there is no best trial"
     if len(objectives) == 1:
         row = best.iloc[0]
-        params = " ".join(f"{key}={row[key]}" for key in best.columns if key not in {"trial", *objectives, "mlflow_run_id"})
+        params = " ".join(
+            f"{key}={readable_number(str(row[key]))}"
+            for key in best.columns
+            if key not in {"trial", *objectives, "mlflow_run_id"}
+        )
         lines = [
-            f"[optuna] best trial #{row['trial']}: {objectives[0]}={row[objectives[0]]:.4f} ({directions[0]})",
+            f"[optuna] best trial #{row['trial']}: {objectives[0]}={significant(row[objectives[0]])} ({directions[0]})",
             f"[optuna] best params: {params}",
         ]
         if row["mlflow_run_id"]:
             lines.append(f"[optuna] best trial's MLflow run: {row['mlflow_run_id']}")
         return "\n".join(lines)
     goals = ", ".join(f"{d} {o}" for o, d in zip(objectives, directions))
-    return f"[optuna] Pareto front ({len(best)} trials; {goals}):\n" + best.round(4).to_string(index=False)
+    return f"[optuna] Pareto front ({len(best)} trials; {goals}):\n" + best.to_string(index=False, float_format=significant)
 
 
 def _row(trial: FrozenTrial, objectives: Sequence[str]) -> dict:

@@ -24,7 +24,7 @@ from typing import Any
 import optuna
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
 
-from hydra_plugins.seqsweep_plugins.engine.console import bare_key, say
+from hydra_plugins.seqsweep_plugins.engine.console import bare_key, quiet_loggers, say
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, PointRefused
 from hydra_plugins.seqsweep_plugins.engine.executor import runs_in_process
 from hydra_plugins.seqsweep_plugins.engine.lifecycle import SweepStatus
@@ -80,13 +80,15 @@ class OptunaStudySweeper(SweepTemplate):
             sampler, pruner, n_trials, n_jobs, storage, study_name, heartbeat_interval, params, custom_search_space, refit_best
         )
 
-    def plan(self, arguments: list[str], composer: PointComposer) -> SweepPlan:
+    def plan(self, arguments: list[str]) -> SweepPlan:
         self.settings = build_settings(
             self.options, arguments, self.objectives, self.directions, self.label(), runs_in_process(self.launcher)
         )
+        return SweepPlan(varying=list(self.settings.distributions), fixed=self.settings.fixed_overrides)
+
+    def check_points(self, plan: SweepPlan, composer: PointComposer) -> None:
         self.composer = composer
         _check_edges(self.settings, composer)
-        return SweepPlan(varying=list(self.settings.distributions), fixed=self.settings.fixed_overrides)
 
     def max_slots(self) -> int:
         return self.settings.n_jobs
@@ -94,6 +96,7 @@ class OptunaStudySweeper(SweepTemplate):
     def open_stores(self, plan: SweepPlan) -> None:
         """Create or load the study, check it searches the same space, recover trials of dead processes."""
         settings = self.settings
+        quiet_loggers("optuna")
         self.storage = open_storage(settings.storage_url, settings.heartbeat_interval)
         try:
             self.study = optuna.create_study(
@@ -136,12 +139,12 @@ class OptunaStudySweeper(SweepTemplate):
             lines.append(f"  every trial: {' '.join(plan.fixed)}")
         return lines
 
-    def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
+    def announce(self, plan: SweepPlan) -> str:
         goals = ", ".join(f"{d} {o}" for o, d in zip(self.objectives, self.directions))
-        return (
-            f"Optuna study '{self.study.study_name}': {goals}; {self.existing} trial(s) so far; "
-            f"n_trials={self.settings.n_trials}; folder {sweep_dir}"
-        )
+        return f"Optuna search of {', '.join(plan.varying)}: {goals}; n_trials={self.settings.n_trials}"
+
+    def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
+        return f"Optuna study '{self.study.study_name}': {self.existing} trial(s) so far; folder {sweep_dir}"
 
     def sweep_start(self, plan: SweepPlan, sweep_dir: Path) -> SweepStart:
         start = super().sweep_start(plan, sweep_dir)

@@ -18,6 +18,7 @@ from hydra.core.singleton import Singleton
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from hydra_plugins.seqsweep_plugins.engine.console import verbose_about
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
 from hydra_plugins.seqsweep_plugins.engine.executor import Job, JobEnd
 from hydra_plugins.seqsweep_plugins.engine.outcome import failed_return
@@ -44,8 +45,11 @@ def connect(address: str | None, init_kwargs: dict[str, Any], worker_env: dict[s
     if ray.is_initialized():
         return False
     # log_to_driver off: each trial's console output goes to its console.log and MLflow run; on the
-    # sweep's console it would interleave the trials' epoch lines with the progress lines.
-    init_kwargs = {"log_to_driver": False, **init_kwargs}
+    # sweep's console it would interleave the trials' epoch lines with the progress lines. Ray's
+    # own start-up lines ("Started a local Ray instance", its advice on token authentication)
+    # only with hydra.verbose=ray.
+    level = logging.DEBUG if verbose_about("ray") else logging.ERROR
+    init_kwargs = {"log_to_driver": False, "logging_level": level, **init_kwargs}
     if address is not None and not _is_loopback(address):
         ray.init(address=address, **init_kwargs)
         return True

@@ -264,7 +264,7 @@ def test_the_loop_keeps_the_slots_full_and_records_every_trial_once(capsys):
     ]
     assert result.tally.status is SweepStatus.FINISHED and result.tally.exit_code == 0
     output = capsys.readouterr().out
-    assert "[4/4]  x=3  value=1.0000" in output and "(ValueError: no)" in output
+    assert "[4/4]  x=3  value=1.000" in output and "(ValueError: no)" in output
     # Nodes that run other package versions are named once.
     assert output.count("warning: node node1 differs from node node0 (keras: 0 here, 1 there)") == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -27,7 +28,7 @@ def test_a_dict_return_is_read_by_the_named_objective(run_app, tmp_path):
     assert code == 0, output
     best = yaml.safe_load((tmp_path / "multirun" / "optimization_results.yaml").read_text())
     assert best == {"name": "optuna", "best_params": {"x": 2}, "best_value": 0}
-    assert "[6/6]" in output and "best loss=0.0000" in output
+    assert "[6/6]" in output and "best loss=0.000" in output
 
 
 def test_two_floats_need_two_directions(run_app):
@@ -35,7 +36,7 @@ def test_two_floats_need_two_directions(run_app):
     assert code == 0, output
     # Every trial would fail the same way: the sweep stops after the first, as for a bad setting.
     code, output = run_app(APP, *OPTUNA, "kind=pair")
-    assert code == 2 and output.count("trial #") == 1
+    assert code == 2 and len(re.findall(r"^\[\d+/6\]", output, flags=re.MULTILINE)) == 1
     assert last_line(output).startswith(
         "error: the job returned 2 value(s) for 1 objective(s) (value); give one direction per value"
     )
@@ -75,7 +76,7 @@ def test_timeout_starts_no_trial_after_it(run_app):
     code, output = run_app(APP, *GRID, "sleep=0.4", "hydra.sweeper.timeout=1")
     assert code == 0, output
     assert "time budget of 1 s reached: no new trial" in output
-    assert 2 <= output.count("trial #") // 1 and "[6/6]" not in output
+    assert 2 <= len(re.findall(r"^\[\d+/6\]", output, flags=re.MULTILINE)) and "[6/6]" not in output
 
 
 def test_bad_sweeper_settings_are_one_line(run_app):
