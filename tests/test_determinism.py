@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 
 from src.training.trainer import train
@@ -31,6 +32,7 @@ def _config(mini_archive: Path, cache_dir: Path, *overrides: str):
         )
 
 
+@pytest.mark.slow  # two trainings each: ~11 s
 def test_same_seed_gives_identical_metrics_and_history(mini_archive: Path, cache_dir: Path) -> None:
     cfg = _config(mini_archive, cache_dir, "trainer.deterministic=true", "trainer.seed=7")
     first, second = train(cfg, verbose=0), train(cfg, verbose=0)
@@ -40,6 +42,7 @@ def test_same_seed_gives_identical_metrics_and_history(mini_archive: Path, cache
     assert first.history["val_loss"] == second.history["val_loss"]
 
 
+@pytest.mark.slow  # two trainings each: ~11 s
 def test_another_seed_gives_other_numbers(mini_archive: Path, cache_dir: Path) -> None:
     # Guards the test above against comparing numbers that ignore the seed altogether.
     runs = [

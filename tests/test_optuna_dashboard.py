@@ -54,6 +54,7 @@ def dashboard_command() -> list[str]:
 
 # set_metric_names is marked experimental in Optuna 5; it is the API optuna-dashboard reads.
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.slow  # a dashboard server and a browser: ~11 s
 def test_dashboard_shows_the_named_objectives(dashboard_command, loopback_server, browser, artifacts, tmp_path):
     database = tmp_path / "optuna.db"
     study = make_study(database)

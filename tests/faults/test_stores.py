@@ -106,6 +106,7 @@ def run_together(uri: str, home: Path, n: int = 3) -> list[tuple[int, str, str]]
     return results
 
 
+@pytest.mark.slow  # three store-creating processes at once: ~15 s each
 def test_three_processes_on_a_fresh_sqlite_store_all_succeed(tmp_path):
     database = tmp_path / "mlruns" / "mlflow.db"
     uri = f"sqlite:///{database}"
@@ -118,6 +119,7 @@ def test_three_processes_on_a_fresh_sqlite_store_all_succeed(tmp_path):
     assert len(mlflow.search_runs(experiment_names=["imdb"])) == 4
 
 
+@pytest.mark.slow  # three store-creating processes at once: ~15 s each
 def test_three_processes_on_a_fresh_postgres_database_all_succeed(postgres_url, tmp_path):
     results = run_together(postgres_url, tmp_path)
     assert [code for code, _, _ in results] == [0, 0, 0], [err[-2000:] for _, _, err in results]
@@ -135,6 +137,7 @@ def test_three_processes_on_a_fresh_postgres_database_all_succeed(postgres_url, 
     log_a_later_run(postgres_url)
 
 
+@pytest.mark.slow  # three store-creating processes at once: ~15 s each
 def test_three_processes_on_a_fresh_tracking_server_share_one_experiment(mlflow_server, tmp_path):
     results = run_together(mlflow_server, tmp_path)
     assert [code for code, _, _ in results] == [0, 0, 0], [err[-2000:] for _, _, err in results]
@@ -154,6 +157,7 @@ def _limit_file_size(limit: int):
     return apply
 
 
+@pytest.mark.slow  # a real CLI run against a broken store: ~12 s
 def test_full_disk_stops_in_one_line_and_leaves_no_broken_store(tmp_path):
     database = tmp_path / "mlruns" / "mlflow.db"
     code, _, err = connect_once(f"sqlite:///{database}", tmp_path, preexec=_limit_file_size(200_000))
@@ -179,6 +183,7 @@ def small_tmpfs(tmp_path):
     subprocess.run(["umount", str(mount_point)], check=True)
 
 
+@pytest.mark.slow  # a real CLI run against a broken store: ~12 s
 def test_full_file_system_stops_in_one_line_and_recovers_once_space_is_freed(small_tmpfs, tmp_path):
     database = small_tmpfs / "mlruns" / "mlflow.db"
     code, _, err = connect_once(f"sqlite:///{database}", tmp_path)
@@ -202,6 +207,7 @@ def _without_permission_override() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
+@pytest.mark.slow  # a real CLI run against a broken store: ~12 s
 def test_read_only_folder_stops_in_one_line(tmp_path):
     store = tmp_path / "mlruns"
     code, _, err = connect_once(f"sqlite:///{store / 'mlflow.db'}", tmp_path)  # made while writable
@@ -227,6 +233,7 @@ def test_corrupt_database_stops_in_one_line(tmp_path):
     assert_one_line_error(code, err, str(database), "the database file is corrupt")
 
 
+@pytest.mark.slow  # a store server that is absent or refuses: the client's retries in a subprocess, ~5 s
 def test_unreachable_tracking_server_stops_in_one_line_without_the_password(tmp_path):
     uri = f"http://someone:hunter2secret@127.0.0.1:{free_loopback_port()}"
     code, _, err = connect_once(uri, tmp_path)
@@ -234,6 +241,7 @@ def test_unreachable_tracking_server_stops_in_one_line_without_the_password(tmp_
     assert "hunter2secret" not in err
 
 
+@pytest.mark.slow  # a store server that is absent or refuses: the client's retries in a subprocess, ~5 s
 def test_unreachable_postgres_stops_in_one_line_without_the_password(tmp_path):
     pytest.importorskip("psycopg")
     uri = f"postgresql+psycopg://someone:hunter2secret@127.0.0.1:{free_loopback_port()}/mlflow"
@@ -242,6 +250,7 @@ def test_unreachable_postgres_stops_in_one_line_without_the_password(tmp_path):
     assert "hunter2secret" not in err
 
 
+@pytest.mark.slow  # a store server that is absent or refuses: the client's retries in a subprocess, ~5 s
 def test_wrong_postgres_password_says_so_without_the_password(postgres_url, tmp_path):
     wrong = postgres_url.replace("@127.0.0.1", "x@127.0.0.1")  # the password with a character more
     code, _, err = connect_once(wrong, tmp_path)
