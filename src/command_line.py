@@ -9,10 +9,15 @@ config's checks in `src.validation`). What needs the composed config stays there
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
+from hydra.experimental.callback import Callback
 
 from hydra_plugins.seqsweep_plugins import ConfigError, first_line, refuse
 from src.validation import CONF_DIR, group_options, known_keys, unknown_key_advice
@@ -95,3 +100,70 @@ def _choices(override: Override) -> list[str]:
     if override.value_type is not None and "CHOICE" in override.value_type.name and "GLOB" not in override.value_type.name:
         return [value for value in override.sweep_string_iterator()]
     return []
+
+
+# Hydra's last line on an error it reports itself (run_and_report), and lines that only restate
+# the key or advise `+key`, which adds the typo instead of fixing it.
+_HYDRA_TRAILER = "Set the environment variable HYDRA_FULL_ERROR=1"
+_NOISE = ("To append to your config use", "full_key:", "object_type=", "reference_type=", "Config search path:", "provider=")
+
+
+@contextlib.contextmanager
+def hydra_errors_in_one_line() -> Iterator[None]:
+    """Hold stderr back until Hydra has composed the config (`ConfigComposed` lets go); if Hydra
+    stops before that with its own multi-line error (exit code 1), print it as one line, exit 2.
+
+    Hydra offers no hook that rewrites its composition errors (`run_and_report` prints them and
+    exits), so what it writes to stderr is read instead. Anything else held back is let through.
+    """
+    real = sys.stderr
+    held = io.StringIO()
+    sys.stderr = held
+    ConfigComposed.release = lambda: _release(real, held)
+    try:
+        yield
+    except SystemExit as stop:
+        text = held.getvalue() if sys.stderr is held else ""
+        if stop.code == 1 and _HYDRA_TRAILER in text:
+            sys.stderr = real
+            refuse(hydra_error_line(text))
+        raise
+    finally:
+        _release(real, held)
+
+
+def _release(real: Any, held: io.StringIO) -> None:
+    if sys.stderr is held:
+        sys.stderr = real
+        real.write(held.getvalue())
+        real.flush()
+
+
+def hydra_error_line(text: str) -> str:
+    """Hydra's error message as one line: its first lines without the noise, and a missing group
+    option's alternatives (`Available options in 'hydra/launcher': basic, ray`) named."""
+    lines = text.splitlines()
+    options = []
+    if any(line.startswith("Available options in") for line in lines):
+        start = next(i for i, line in enumerate(lines) if line.startswith("Available options in"))
+        for line in lines[start + 1 :]:
+            if not line.startswith("\t"):
+                break
+            options.append(line.strip())
+        lines = lines[:start]
+    kept = [line.strip() for line in lines if line.strip() and not line.strip().startswith((_HYDRA_TRAILER, *_NOISE))]
+    message = ": ".join(line.rstrip(".") for line in kept[:2]) if kept else "Hydra could not compose the config"
+    return f"{message}; the options are {', '.join(options)}" if options else message
+
+
+class ConfigComposed(Callback):
+    """Named in conf/config.yaml's `hydra.callbacks`: Hydra calls it once the config is composed,
+    before the run or the sweep starts, which is where `hydra_errors_in_one_line` lets stderr go."""
+
+    release: Any = staticmethod(lambda: None)
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        ConfigComposed.release()
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        ConfigComposed.release()

@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 import src  # noqa: F401  (quiets TensorFlow before it is imported)
 from hydra_plugins.seqsweep_plugins import current_job, refuse
-from src.command_line import refuse_command_line_mistakes
+from src.command_line import hydra_errors_in_one_line, refuse_command_line_mistakes
 from src.data.imdb_archive import DataSourceError
 from src.errors import ConfigError, StoreError
 
@@ -66,4 +66,5 @@ def _point() -> str:
 
 if __name__ == "__main__":
     refuse_command_line_mistakes(sys.argv[1:])
-    main()
+    with hydra_errors_in_one_line():
+        main()

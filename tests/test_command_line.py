@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from src.command_line import refuse_command_line_mistakes
+from src.command_line import hydra_error_line, refuse_command_line_mistakes
 from tests.conftest import ROOT
 
 # Runs `python -m src.train ARGS` and prints, at exit, whether TensorFlow was imported.
@@ -34,6 +34,15 @@ MISTAKES = [
     (["data.source=/nonexistent/aclImdb.tar.gz"], "error: data.source='/nonexistent/aclImdb.tar.gz' does not exist"),
     (["+sweeps=main_gird"], "error: +sweeps=main_gird is not allowed: one of binary_addition, "),
     (["sweeps=main_grid"], "error: sweeps=main_grid is not allowed: a preset is added, not chosen: write +sweeps=main_grid"),
+    # Hydra's own settings: Hydra's error, as one line.
+    (
+        ["-m", "hydra.sweeper.n_trialz=3"],
+        "error: Could not override 'hydra.sweeper.n_trialz': Key 'n_trialz' not in 'GridSweeperConf'",
+    ),
+    (
+        ["-m", "hydra/launcher=rayy"],
+        "error: In 'hydra/config': Could not find 'hydra/launcher/rayy'; the options are basic, ray",
+    ),
 ]
 
 
@@ -69,3 +78,23 @@ ACCEPTED = [
 @pytest.mark.parametrize("arguments", ACCEPTED, ids=lambda a: " ".join(a))
 def test_a_good_command_line_passes_the_pre_check(arguments):
     refuse_command_line_mistakes(arguments)  # SystemExit would fail the test
+
+
+def test_a_hydra_error_keeps_its_first_lines_and_the_options_and_drops_the_advice():
+    text = (
+        "Could not override 'trainer.epoch'.\n"
+        "To append to your config use +trainer.epoch=1\n"
+        "Key 'epoch' is not in struct\n"
+        "    full_key: trainer.epoch\n"
+        "    object_type=dict\n"
+        "\n"
+        "Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.\n"
+    )
+    assert hydra_error_line(text) == "Could not override 'trainer.epoch': Key 'epoch' is not in struct"
+    missing = (
+        "In 'hydra/config': Could not find 'hydra/launcher/rayy'\n\n"
+        "Available options in 'hydra/launcher':\n\tbasic\n\tray\n"
+        "Config search path:\n\tprovider=hydra, path=pkg://hydra.conf\n\n"
+        "Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.\n"
+    )
+    assert hydra_error_line(missing) == "In 'hydra/config': Could not find 'hydra/launcher/rayy'; the options are basic, ray"
