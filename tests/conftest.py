@@ -25,9 +25,40 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+import psutil
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+
+# A test run leaves the checkout as it was: no bytecode from here on, in this process and in the
+# CLI subprocesses and Ray workers it starts (they inherit the environment). pytest wrote this
+# file's own before it ran; `pytest_sessionfinish` removes the __pycache__ folders this run made.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+
+
+def _bytecode_folders() -> set[Path]:
+    found = set()
+    for folder, subfolders, _ in os.walk(Path(__file__).resolve().parents[1]):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]  # .git, .venv
+        if Path(folder).name == "__pycache__":
+            found.add(Path(folder))
+    return found
+
+
+def _made_by_this_run(folder: Path) -> bool:
+    return folder.stat().st_mtime >= psutil.Process().create_time() - 1
+
+
+_BYTECODE_BEFORE = {folder for folder in _bytecode_folders() if not _made_by_this_run(folder)}
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001 (pytest hook)
+    import shutil
+
+    for folder in _bytecode_folders() - _BYTECODE_BEFORE:
+        shutil.rmtree(folder, ignore_errors=True)
+
 
 # Real servers for the tests that need them (PostgreSQL, `mlflow server`), started by fixtures.
 pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.mlflow_server"]
