@@ -1,6 +1,7 @@
 """Export a sweep's trials, seed summary, optional pivot table and plots into one folder.
 
     python -m src.export --out results/                     # the latest sweep in the store
+                                                            # (compare.csv when trainer.seed was swept too)
     python -m src.export --out results/ --pivot rows=model cols=data.n_train value=test_acc
     python -m src.export --out results/ --experiment imdb --sweep <parent run id>
 
@@ -18,7 +19,7 @@ import pandas as pd
 from hydra_plugins.seqsweep_plugins import mask_secrets, refuse
 from src.reporting.errors import ReportError
 from src.reporting.pivot import parse_pivot, pivot
-from src.reporting.report import load_sweep, write_plots, write_tables
+from src.reporting.report import load_sweep, write_comparisons, write_plots, write_tables
 from src.reporting.runs import latest_sweep, open_store
 
 
@@ -52,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         if pivot_spec is not None:
             pivot(report.trials, pivot_spec)  # an unknown column fails before anything is written
         tables = write_tables(report, args.out, pivot_spec)
+        comparisons, not_compared = write_comparisons(report, args.out)
         pictures, skipped = write_plots(report, args.out)
+        tables, skipped = [*tables, *comparisons], [*not_compared, *skipped]
     except ReportError as error:
         refuse(error)
     print(

@@ -387,3 +387,18 @@ def test_one_epoch_curves_are_drawn_as_points():
     (ax,) = [ax for ax in figure.axes if ax.get_visible()]
     assert [line.get_marker() for line in ax.get_lines()] == ["o", "o"]
     assert sorted(y for line in ax.get_lines() for y in line.get_ydata()) == [0.6, 0.7]
+
+
+def test_the_export_compares_values_paired_by_seed(logged_report):
+    compare = pd.read_csv(logged_report / "compare.csv")
+    assert list(compare.columns[:3]) == ["setting", "a", "b"] and "beyond_seed_noise" in compare.columns
+    by_row = {(row.setting, row.a, row.b, row.n) for row in compare.itertuples()}
+    # lstm at 60 reviews has one seed: its comparisons have n=1 and no interval.
+    assert by_row == {
+        ("model", "gru", "lstm", 3),
+        ("model", "gru", "lstm", 1),
+        ("data.n_train", "20", "60", 3),
+        ("data.n_train", "20", "60", 1),
+    }
+    assert compare.loc[compare["n"] == 1, "ci_low"].isna().all()
+    assert (compare.loc[compare["n"] == 3, "level"] == 1 - 0.05 / 2).all()

@@ -9,7 +9,8 @@ import pandas as pd
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.reporting import plots
-from src.reporting.metrics import primary_metric
+from src.reporting.compare import paired_comparisons
+from src.reporting.metrics import primary_metric, round_values
 from src.reporting.pivot import PivotSpec, pivot
 from src.reporting.runs import metric_histories, sweep_trials
 from src.reporting.seed_summary import seed_summary
@@ -47,6 +48,21 @@ def write_tables(report: SweepReport, out_dir: Path, pivot_spec: PivotSpec | Non
         written.append(out_dir / "pivot.csv")
         _masked(pivot(report.trials, pivot_spec)).to_csv(written[-1])
     return written
+
+
+def write_comparisons(report: SweepReport, out_dir: Path) -> tuple[list[Path], list[str]]:
+    """compare.csv (see `compare.paired_comparisons`) on the test metric, when some pair of values
+    shares two or more seeds; else a line saying why it is left out."""
+    metric = f"test_{report.metric}"
+    table = paired_comparisons(report.trials, metric)
+    if table.empty or not (table["n"] >= 2).any():
+        return [], ["compare.csv: no two values of a setting share 2 or more seeds (sweep trainer.seed to compare)"]
+    for column in ("mean_diff", "ci_low", "ci_high"):
+        table[column] = round_values(metric, table[column], statistic=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "compare.csv"
+    _masked(table).to_csv(path, index=False)
+    return [path], []
 
 
 def write_plots(report: SweepReport, out_dir: Path) -> tuple[list[Path], list[str]]:
