@@ -23,6 +23,7 @@ from scipy import stats
 
 from src.export import main as export_main
 from src.reporting import plots
+from src.reporting.report import load_sweep
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SECRET_URI = "postgresql://sweeper:hunter2@db.example/optuna"
@@ -131,21 +132,21 @@ def test_numbers_are_rounded_to_what_they_mean_and_missing_is_empty(logged_repor
     text = (logged_report / "trials.csv").read_text()
     assert "0.7799999" not in text and "null" not in text
     trials = pd.read_csv(logged_report / "trials.csv")
-    lstm_60 = trials[(trials["model"] == "lstm") & (trials["params.data.n_train"] == 60)].iloc[0]
-    assert lstm_60["metrics.test_acc"] == 0.78
-    assert trials["metrics.fit_seconds"].tolist() == [round(1.234567 + job, 2) for job in range(len(trials))]
-    assert (trials["metrics.ms_per_step"] == 12.35).all() and (trials["metrics.test_loss"] == 0.1235).all()
+    lstm_60 = trials[(trials["model"] == "lstm") & (trials["data.n_train"] == 60)].iloc[0]
+    assert lstm_60["test_acc"] == 0.78
+    assert trials["fit_seconds"].tolist() == [round(1.234567 + job, 2) for job in range(len(trials))]
+    assert (trials["ms_per_step"] == 12.35).all() and (trials["test_loss"] == 0.1235).all()
     assert (trials["wall_seconds"] == 4.32).all()
-    assert pd.api.types.is_integer_dtype(trials["metrics.n_params"])
-    assert trials["params.model.recurrent_activation"].isna().all(), "a None param is an empty cell"
-    assert (trials["params.data.n_test"] == 500).all(), "n_test=null means the whole test split, logged as a metric"
+    assert pd.api.types.is_integer_dtype(trials["n_params"])
+    assert trials["model.recurrent_activation"].isna().all(), "a None param is an empty cell"
+    assert (trials["data.n_test"] == 500).all(), "n_test=null means the whole test split, logged as a metric"
 
 
 def test_summary_is_one_row_per_group_with_its_count_and_bounded_intervals(logged_report):
     summary = pd.read_csv(logged_report / "summary.csv")
-    assert list(summary.columns[:4]) == ["model", "params.data.n_train", "count", "seeds"]
+    assert list(summary.columns[:4]) == ["model", "data.n_train", "count", "seeds"]
     assert len(summary) == 4 and summary["count"].tolist() == [3, 3, 3, 1]
-    rows = summary.set_index(["model", "params.data.n_train"])
+    rows = summary.set_index(["model", "data.n_train"])
     for (model, n_train), values in ACCURACIES.items():
         row = rows.loc[(model, n_train)]
         assert row["test_acc_mean"] == round(float(np.mean(np.float32(values))), 4)
@@ -208,7 +209,7 @@ def test_validation_curves_have_a_panel_per_training_size(logged):
 
 def test_the_sweeps_own_metric_names_columns_and_plots(tmp_path, export):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    _log_sweep(uri, experiment="binary_addition", metric="mse")
+    parent_run_id = _log_sweep(uri, experiment="binary_addition", metric="mse")
     status, out, err = export("--out", "report", cwd=tmp_path, uri=uri)
     assert status == 0, err
     summary = pd.read_csv(tmp_path / "report" / "summary.csv")
@@ -218,7 +219,9 @@ def test_the_sweeps_own_metric_names_columns_and_plots(tmp_path, export):
         "mse_vs_time.png",
         "val_mse_per_epoch.png",
     }
-    figure = plots.learning_curve(summary, pd.read_csv(tmp_path / "report" / "trials.csv"), "mse")
+    mlflow.set_tracking_uri(uri)
+    swept = load_sweep(parent_run_id)
+    figure = plots.learning_curve(swept.summary, swept.trials, "mse")
     assert "mean squared error" in figure.axes[0].get_ylabel()
 
 
@@ -322,33 +325,31 @@ def test_a_real_sweep_exports_one_tidy_row_per_trial(sweep, report):
         "model",
         "error",
         "pruned_at_epoch",
-        "params.data.n_train",
-        "params.trainer.seed",
-        "params.model.units",
-        "params.optimizer._target_",
-        "metrics.test_acc",
-        "metrics.n_params",
-        "metrics.fit_seconds",
-        "metrics.ms_per_step",
-        "metrics.data_seconds",
-        "metrics.eval_seconds",
-        "tags.hydra_overrides",
+        "data.n_train",
+        "trainer.seed",
+        "model.units",
+        "optimizer._target_",
+        "test_acc",
+        "n_params",
+        "fit_seconds",
+        "ms_per_step",
+        "data_seconds",
+        "eval_seconds",
+        "hydra_overrides",
     ):
         assert column in trials.columns, column
     assert set(trials["status"]) == {"FINISHED"} and trials["error"].isna().all()
-    assert (
-        trials.groupby(["model", "params.data.n_train"])["params.trainer.seed"].apply(lambda s: sorted(s) == [1, 2, 3]).all()
-    )
-    assert pd.api.types.is_integer_dtype(trials["params.data.n_train"]), "numeric params are numbers"
-    assert trials["metrics.test_acc"].between(0, 1).all() and (trials["metrics.n_test"] == 500).all()
-    assert (trials["metrics.test_acc"] == trials["metrics.test_acc"].round(4)).all()
-    assert trials["tags.sweep_trial"].tolist() == list(range(12)), "rows in launch order"
+    assert trials.groupby(["model", "data.n_train"])["trainer.seed"].apply(lambda s: sorted(s) == [1, 2, 3]).all()
+    assert pd.api.types.is_integer_dtype(trials["data.n_train"]), "numeric params are numbers"
+    assert trials["test_acc"].between(0, 1).all() and (trials["n_test"] == 500).all()
+    assert (trials["test_acc"] == trials["test_acc"].round(4)).all()
+    assert trials["sweep_trial"].tolist() == list(range(12)), "rows in launch order"
 
     table = pd.read_csv(report / "pivot.csv", index_col="model")
-    assert list(table.index) == ["gru", "simplernn"] and list(table.columns) == ["20", "60"]
-    expected = trials.groupby(["model", "params.data.n_train"])["metrics.test_acc"].mean()
+    assert list(table.index) == ["gru", "simplernn"] and list(table.columns) == ["data.n_train=20", "data.n_train=60"]
+    expected = trials.groupby(["model", "data.n_train"])["test_acc"].mean()
     for (model, n_train), mean in expected.items():
-        assert table.loc[model, str(n_train)] == pytest.approx(mean)
+        assert table.loc[model, f"data.n_train={n_train}"] == pytest.approx(mean)
 
     summary = pd.read_csv(report / "summary.csv")
     assert len(summary) == 4 and (summary["count"] == 3).all() and (summary["seeds"] == "1 2 3").all()
@@ -367,7 +368,8 @@ def test_a_real_sweep_logs_its_plots_on_the_parent_run(sweep, report):
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent["run_id"], "plots")}
     assert artifacts == {f"plots/{name}" for name in names}
     assert "plots_error" not in parent.index or pd.isna(parent["tags.plots_error"])
-    axes = plots.learning_curve(pd.read_csv(report / "summary.csv"), pd.read_csv(report / "trials.csv")).axes[0]
+    swept = load_sweep(parent["run_id"])
+    axes = plots.learning_curve(swept.summary, swept.trials).axes[0]
     assert len([c for c in axes.collections if isinstance(c, PolyCollection)]) == 2, "one shaded band per model"
     assert axes.get_xscale() == "log" and "test accuracy" in axes.get_ylabel()
 

@@ -27,3 +27,12 @@ def short_name(column: str) -> str:
         if column.startswith(prefix):
             return column.removeprefix(prefix)
     return column
+
+
+def written_names(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with its columns as the files and the console name them: without the `params.`,
+    `metrics.`, `tags.` prefix (`data.n_train`, `test_acc`, `hydra_overrides`), the same names as
+    the sweep's end table and `--pivot`; a column keeps its prefix only where two would clash."""
+    short = [short_name(str(column)) for column in table.columns]
+    names = [s if short.count(s) == 1 else str(c) for s, c in zip(short, table.columns)]
+    return table.set_axis(names, axis=1)

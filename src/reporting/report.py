@@ -9,6 +9,7 @@ import pandas as pd
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.reporting import plots
+from src.reporting.columns import written_names
 from src.reporting.compare import paired_comparisons
 from src.reporting.metrics import primary_metric, round_values
 from src.reporting.pivot import PivotSpec, pivot
@@ -42,12 +43,21 @@ def _masked(table: pd.DataFrame) -> pd.DataFrame:
 def write_tables(report: SweepReport, out_dir: Path, pivot_spec: PivotSpec | None = None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / "trials.csv", out_dir / "summary.csv"]
-    _masked(report.trials).to_csv(written[0], index=False)
-    _masked(report.summary).to_csv(written[1], index=False)
+    _masked(written_names(report.trials)).to_csv(written[0], index=False)
+    _masked(written_names(report.summary)).to_csv(written[1], index=False)
     if pivot_spec is not None:
         written.append(out_dir / "pivot.csv")
-        _masked(pivot(report.trials, pivot_spec)).to_csv(written[-1])
+        _masked(_keyed_columns(pivot(report.trials, pivot_spec))).to_csv(written[-1])
     return written
+
+
+def _keyed_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """A pivot's column headers name their key (`data.n_train=100`): a CSV keeps one header row,
+    which on its own would read `model,10,100` and lose what 10 and 100 are."""
+    keys = list(table.columns.names)
+    values = [value if isinstance(value, tuple) else (value,) for value in table.columns]
+    flat = [" ".join(f"{key}={value}" for key, value in zip(keys, value)) for value in values]
+    return table.set_axis(flat, axis=1)
 
 
 def write_comparisons(report: SweepReport, out_dir: Path) -> tuple[list[Path], list[str]]:
