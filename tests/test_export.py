@@ -36,15 +36,23 @@ ACCURACIES = {
 }
 
 
-def _log_sweep(uri: str, experiment: str = "imdb", metric: str | None = None) -> str:
+def _log_sweep(
+    uri: str,
+    experiment: str = "imdb",
+    metric: str | None = None,
+    accuracies: dict | None = None,
+    run_name: str = "sweep",
+    extra_params: dict | None = None,
+) -> str:
     """A finished sweep with one child run per (model, n_train, seed), and a val_<metric> history."""
     mlflow.set_tracking_uri(uri)
     client = mlflow.MlflowClient()
-    experiment_id = client.create_experiment(experiment)
-    parent = client.create_run(experiment_id, tags={"sweep": "true"}, run_name="sweep")
+    existing = client.get_experiment_by_name(experiment)
+    experiment_id = existing.experiment_id if existing else client.create_experiment(experiment)
+    parent = client.create_run(experiment_id, tags={"sweep": "true"}, run_name=run_name)
     name = metric or "acc"
     job = 0
-    for (model, n_train), values in ACCURACIES.items():
+    for (model, n_train), values in (accuracies or ACCURACIES).items():
         for seed, value in enumerate(values, start=1):
             run = client.create_run(
                 experiment_id,
@@ -59,6 +67,7 @@ def _log_sweep(uri: str, experiment: str = "imdb", metric: str | None = None) ->
                 "data.n_test": "null",
                 "model.recurrent_activation": "null",
                 "tracking.tracking_uri": SECRET_URI,
+                **(extra_params or {}),
             }
             if metric is not None:
                 params["data.primary_metric"] = metric
@@ -404,3 +413,51 @@ def test_the_export_compares_values_paired_by_seed(logged_report):
     }
     assert compare.loc[compare["n"] == 1, "ci_low"].isna().all()
     assert (compare.loc[compare["n"] == 3, "level"] == 1 - 0.05 / 2).all()
+
+
+# Sweep B: sweep A again with a little seed noise, and one combination (gru at 20 reviews) better by 0.1.
+NOISE = [0.002, -0.001, -0.001]
+CHANGED = {
+    (model, n_train): [value + NOISE[i] + (0.1 if (model, n_train) == ("gru", 20) else 0.0) for i, value in enumerate(values)]
+    for (model, n_train), values in ACCURACIES.items()
+}
+
+
+def test_compare_flags_exactly_the_changed_combination(tmp_path, export, capsys):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _log_sweep(uri, run_name="before")
+    _log_sweep(uri, run_name="after", accuracies=CHANGED)
+    capsys.readouterr()  # MLflow's lines from creating the store above
+    status, out, err = export("--compare", "before", "after", "--out", "cmp", cwd=tmp_path, uri=uri)
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "cmp" / "compare_sweeps.csv")
+    assert len(table) == 4 and list(table.columns[:2]) == ["model", "data.n_train"]
+    flagged = {(row.model, row._2) for row in table.itertuples() if row.beyond_seed_noise}
+    assert flagged == {("gru", 20)}
+    gru_20 = table[(table["model"] == "gru") & (table["data.n_train"] == 20)].iloc[0]
+    assert gru_20["test"] == "paired" and gru_20["n_paired"] == 3 and gru_20["level"] == 1 - 0.05 / 3
+    # As the trials table holds them: logged as float32, accuracies kept to 4 decimals.
+    b = np.round(np.float32(CHANGED[("gru", 20)]).astype(float), 4)
+    a = np.round(np.float32(ACCURACIES[("gru", 20)]).astype(float), 4)
+    direct = stats.ttest_rel(b, a).confidence_interval(1 - 0.05 / 3)
+    assert (gru_20["ci_low"], gru_20["ci_high"]) == (pytest.approx(direct.low), pytest.approx(direct.high))
+    assert table.loc[(table["model"] == "lstm") & (table["data.n_train"] == 60), "test"].isna().all(), "one seed: no test"
+    assert "1 of 4 combination(s) differ beyond seed noise" in out
+
+
+def test_compare_refuses_what_cannot_be_compared_in_one_line(tmp_path, export, capsys):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _log_sweep(uri, run_name="before")
+    _log_sweep(uri, run_name="other sizes", accuracies={("gru", 100): [0.7, 0.71], ("lstm", 100): [0.6, 0.61]})
+    _log_sweep(uri, run_name="other validation", extra_params={"trainer.validation_split": 0.1})
+    capsys.readouterr()  # MLflow's lines from creating the store above
+    for names, message in [
+        (("before", "nope"), "no sweep named or with id 'nope'"),
+        (("before", "other sizes"), "sweeps before and other sizes have no combination of model, data.n_train in common"),
+        (
+            ("before", "other validation"),
+            "sweeps before and other validation were validated differently: trainer.validation_split",
+        ),
+    ]:
+        status, _, err = export("--compare", *names, cwd=tmp_path, uri=uri)
+        assert status == 2 and err.count("\n") == 1 and message in err, err

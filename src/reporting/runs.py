@@ -8,6 +8,7 @@ import mlflow
 import pandas as pd
 from mlflow.entities import Experiment
 
+from hydra_plugins.seqsweep_plugins import quiet_loggers
 from src.reporting.errors import ReportError
 from src.tracking.store import absolute_uri, default_tracking_uri
 from src.tracking.summary import child_runs
@@ -20,6 +21,7 @@ def open_store(uri: str | None = None) -> str:
     folder says so instead of reporting "no experiment".
     """
     uri = absolute_uri(uri or default_tracking_uri())
+    quiet_loggers("mlflow", "alembic")
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise ReportError(f"no MLflow store at {uri}; run from the folder holding mlruns/ or set MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
