@@ -35,6 +35,7 @@ from hydra_plugins.seqsweep_plugins.engine.owners import THIS_PROCESS, process_i
 from src.tracking.params import flatten_config
 from src.tracking.store import connect, describe_cause
 from src.tracking.summary import sweep_table
+from src.tracking.ui_links import MAX_COMPARED_RUNS, compare_url, ui_base
 
 OWNER = THIS_PROCESS
 
@@ -49,9 +50,11 @@ class MlflowSweepTracker(SweepTracker):
         self.parent_run_id: str | None = None
         self.client: mlflow.MlflowClient | None = None
         self.resumed: tuple[list[list[str]], int] = ([], 0)
+        self.ui_url: str | None = None
 
     def on_sweep_start(self, sweep: SweepStart) -> dict[str, Any]:
         experiment_id = connect(sweep.config.tracking)
+        self.ui_url = sweep.config.tracking.get("ui_url")
         self.client = mlflow.MlflowClient()
         closed = close_dead_sweeps(self.client, experiment_id)
         if closed:
@@ -143,6 +146,7 @@ class MlflowSweepTracker(SweepTracker):
             print("\n" + shown + (f"\n{note}" if note else ""), flush=True)
             self.client.log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
             self._log_plots()
+            self._link_compare_view()
         self._log_results(end)
         self._close_if_open(end.status.value)
 
@@ -239,18 +243,37 @@ class MlflowSweepTracker(SweepTracker):
         if end.message:
             self.client.set_tag(self.parent_run_id, "sweep_message", mask_secrets(end.message)[:5000])
 
+    def _link_compare_view(self) -> None:
+        """Print, and tag on the parent as `compare_url`, the UI's compare view of the trials."""
+        parent = self.client.get_run(self.parent_run_id)
+        trials = self.client.search_runs(
+            [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{self.parent_run_id}'", max_results=1000
+        )
+        ids = [run.info.run_id for run in sorted(trials, key=lambda run: int(run.data.tags.get("sweep_trial", 0)))]
+        if not ids:
+            return
+        base = ui_base(self.ui_url, mlflow.get_tracking_uri())
+        url = compare_url(mask_secrets(base), parent.info.experiment_id, ids)
+        self.client.set_tag(self.parent_run_id, "compare_url", url)
+        shown = f"the first {MAX_COMPARED_RUNS} of {len(ids)}" if len(ids) > MAX_COMPARED_RUNS else f"all {len(ids)}"
+        print(f"[sweep] compare {shown} trials in MLflow's UI: {url}", flush=True)
+
     def _log_plots(self) -> None:
-        """The comparison PNGs under plots/ of the parent run.
+        """The result table as the parent run's description, and the comparison PNGs under plots/.
 
         The trials are recorded already, so a plotting bug must not fail the sweep; it is
         reported on stderr and as the parent's `plots_error` tag instead of passing silently.
         """
         # Imported here: matplotlib and scipy add about a second to every start of src.train.
+        from src.reporting.overview import result_markdown
         from src.reporting.report import load_sweep, write_plots
 
         try:
+            report = load_sweep(self.parent_run_id)
+            # The parent's description: MLflow shows it first on the run's overview page.
+            self.client.set_tag(self.parent_run_id, "mlflow.note.content", result_markdown(report))
             with tempfile.TemporaryDirectory() as folder:
-                written, skipped = write_plots(load_sweep(self.parent_run_id), Path(folder))
+                written, skipped = write_plots(report, Path(folder))
                 for path in written:
                     self.client.log_artifact(self.parent_run_id, str(path), "plots")
             print(

@@ -188,6 +188,12 @@ def _check_experiment_name(cfg: DictConfig) -> None:
         raise ConfigError("tracking.experiment_name", repr(name) if isinstance(name, str) else name, "a non-empty name")
 
 
+def _check_ui_url(cfg: DictConfig) -> None:
+    url = OmegaConf.select(cfg, "tracking.ui_url", default=None)
+    if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
+        raise ConfigError("tracking.ui_url", url, "null or the http(s):// address where MLflow's UI is served")
+
+
 def _check_verbose(cfg: DictConfig) -> None:
     verbose = OmegaConf.select(cfg, "trainer.verbose")
     if verbose is not None and (isinstance(verbose, bool) or verbose not in (0, 1, 2)):
@@ -307,6 +313,7 @@ def validate_config(cfg: DictConfig, objectives: Sequence[str] = ()) -> None:
     _check_seed(cfg)
     _check_verbose(cfg)
     _check_experiment_name(cfg)
+    _check_ui_url(cfg)
     for key in _POSITIVE_INTS:
         _check_positive_int(key, OmegaConf.select(cfg, key))
     for key in _FRACTIONS:

@@ -381,6 +381,11 @@ def test_a_real_sweep_logs_its_plots_on_the_parent_run(sweep, report):
     axes = plots.learning_curve(swept.summary, swept.trials).axes[0]
     assert len([c for c in axes.collections if isinstance(c, PolyCollection)]) == 2, "one shaded band per model"
     assert axes.get_xscale() == "log" and "test accuracy" in axes.get_ylabel()
+    # The sweep's answer on the parent's overview page, and the printed link to MLflow's compare view.
+    assert parent["tags.mlflow.note.content"].startswith("**Result of this sweep** (12 trials)")
+    assert "| model | data.n_train | n | test_acc mean [95% interval] | val_acc mean |" in parent["tags.mlflow.note.content"]
+    assert parent["tags.compare_url"].startswith("http://127.0.0.1:5000/#/compare-runs?runs=")
+    assert f"[sweep] compare all 12 trials in MLflow's UI: {parent['tags.compare_url']}" in sweep_output
 
 
 def test_one_epoch_curves_are_drawn_as_points():
@@ -461,3 +466,20 @@ def test_compare_refuses_what_cannot_be_compared_in_one_line(tmp_path, export, c
     ]:
         status, _, err = export("--compare", *names, cwd=tmp_path, uri=uri)
         assert status == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_the_parent_description_is_the_result_table_with_intervals_and_n(logged):
+    from src.reporting.overview import result_markdown
+
+    folder, uri = logged
+    mlflow.set_tracking_uri(uri)
+    parent = mlflow.search_runs(experiment_names=["imdb"], filter_string="tags.sweep = 'true'")["run_id"].iloc[0]
+    lines = result_markdown(load_sweep(parent)).splitlines()
+    assert lines[2] == "| model | data.n_train | n | test_acc mean [95% interval] | val_acc mean |"
+    values = np.float32(ACCURACIES[("gru", 20)]).astype(float)
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
+    mean = round(values.mean(), 4)
+    gru_20 = next(line for line in lines if line.startswith("| gru | 20 |"))
+    assert gru_20.startswith(f"| gru | 20 | 3 | {mean:.4f} [{values.mean() - half:#.4g}, {values.mean() + half:#.4g}]")
+    assert next(line for line in lines if line.startswith("| lstm | 60 |")).startswith("| lstm | 60 | 1 | 0.7800 |")
+    assert any("one completed trial has no interval" in line for line in lines)

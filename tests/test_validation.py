@@ -37,6 +37,7 @@ BAD_VALUES = [
         "trainer.early_stopping.monitor=val_accuracy",
     ),
     (["trainer.early_stopping.enabled=true", "trainer.early_stopping.patience=-1"], "trainer.early_stopping.patience=-1"),
+    (["tracking.ui_url=localhost:5000"], "tracking.ui_url=localhost:5000"),
 ]
 
 

@@ -1,0 +1,48 @@
+"""The sweep's answer as a Markdown table, for the parent run's description (MLflow's overview page).
+
+MLflow shows a run's description (the `mlflow.note.content` tag) as Markdown on its overview
+page, the first thing a user sees when opening the sweep's parent run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from hydra_plugins.seqsweep_plugins import significant
+from src.reporting.columns import short_name
+from src.reporting.report import SweepReport
+from src.reporting.seed_summary import group_keys
+
+
+def result_markdown(report: SweepReport) -> str:
+    """One row per combination of the varied settings: n (completed trials), the test metric's
+    mean and 95% interval over seeds, and the validation metric's mean."""
+    summary = report.summary
+    keys = group_keys(summary)
+    test, val = f"test_{report.metric}", f"val_{report.metric}"
+    header = [*(short_name(k) for k in keys), "n", f"{test} mean [95% interval]", f"{val} mean"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in summary.iterrows():
+        cells = [_cell(row[k]) for k in keys] + [str(int(row["count"])), _interval(row, test), _cell(row.get(f"{val}_mean"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    title = f"**Result of this sweep** ({len(report.trials)} trials): {test} on the test set, mean over seeds"
+    notes = []
+    if (summary["count"] < 2).any():
+        notes.append("A combination with one completed trial has no interval: sweep `trainer.seed=1,2,3` for them.")
+    notes.append("`python -m src.export --out results/` writes the tables and plots of this sweep.")
+    return "\n".join([title, "", *lines, "", *notes])
+
+
+def _interval(row: pd.Series, metric: str) -> str:
+    mean, low, high = row.get(f"{metric}_mean"), row.get(f"{metric}_ci95_low"), row.get(f"{metric}_ci95_high")
+    if pd.isna(mean):
+        return ""
+    if pd.isna(low) or pd.isna(high):
+        return significant(float(mean))
+    return f"{significant(float(mean))} [{significant(float(low))}, {significant(float(high))}]"
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return significant(value) if isinstance(value, float) and not float(value).is_integer() else str(value)
