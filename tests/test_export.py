@@ -428,11 +428,20 @@ CHANGED = {
 }
 
 
-def test_compare_flags_exactly_the_changed_combination(tmp_path, export, capsys):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory) -> tuple[Path, str]:
+    """One store with four sweeps: before, after (one combination changed), other sizes, other validation."""
+    folder = tmp_path_factory.mktemp("compared")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
     _log_sweep(uri, run_name="before")
     _log_sweep(uri, run_name="after", accuracies=CHANGED)
-    capsys.readouterr()  # MLflow's lines from creating the store above
+    _log_sweep(uri, run_name="other sizes", accuracies={("gru", 100): [0.7, 0.71], ("lstm", 100): [0.6, 0.61]})
+    _log_sweep(uri, run_name="other validation", extra_params={"trainer.validation_split": 0.1})
+    return folder, uri
+
+
+def test_compare_flags_exactly_the_changed_combination(compared, tmp_path, export):
+    _, uri = compared
     status, out, err = export("--compare", "before", "after", "--out", "cmp", cwd=tmp_path, uri=uri)
     assert status == 0, err
     table = pd.read_csv(tmp_path / "cmp" / "compare_sweeps.csv")
@@ -450,12 +459,8 @@ def test_compare_flags_exactly_the_changed_combination(tmp_path, export, capsys)
     assert "1 of 4 combination(s) differ beyond seed noise" in out
 
 
-def test_compare_refuses_what_cannot_be_compared_in_one_line(tmp_path, export, capsys):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    _log_sweep(uri, run_name="before")
-    _log_sweep(uri, run_name="other sizes", accuracies={("gru", 100): [0.7, 0.71], ("lstm", 100): [0.6, 0.61]})
-    _log_sweep(uri, run_name="other validation", extra_params={"trainer.validation_split": 0.1})
-    capsys.readouterr()  # MLflow's lines from creating the store above
+def test_compare_refuses_what_cannot_be_compared_in_one_line(compared, tmp_path, export):
+    _, uri = compared
     for names, message in [
         (("before", "nope"), "no sweep named or with id 'nope'"),
         (("before", "other sizes"), "sweeps before and other sizes have no combination of model, data.n_train in common"),

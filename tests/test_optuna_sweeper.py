@@ -313,7 +313,7 @@ def _wait_for_second_trial_to_train(tmp_path, sweep: subprocess.Popen, timeout: 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert sweep.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
-        if "[1/" not in (tmp_path / "killed.log").read_text():  # trial #0 ended, so #1 starts
+        if not re.search(r"^\[1/\d+\]", (tmp_path / "killed.log").read_text(), flags=re.MULTILINE):  # #0 ended
             time.sleep(0.2)
             continue
         try:

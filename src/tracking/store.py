@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import sqlite3
 import time
@@ -71,6 +72,8 @@ def connect(tracking_cfg: DictConfig) -> str:
     uri = absolute_uri(str(tracking_cfg.tracking_uri))
     name = str(tracking_cfg.experiment_name)
     quiet_loggers("mlflow", "alembic")
+    # urllib3 warns at each retry of an unreachable tracking server; the StoreError line says it once.
+    quiet_loggers("urllib3", level=logging.ERROR)
     start = time.monotonic()
     try:
         if uri.startswith(("http://", "https://")):

@@ -62,7 +62,7 @@ def sweep_env(cache_dir: Path, mini_archive: Path, monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 def test_a_stopped_grid_leaves_nothing_running_and_resumes_only_the_missing_points(tmp_path, sweep_env, store_runs, signum):
     process, log = start(tmp_path, sweep_env)
-    wait_for(log, "[1/", process)  # trial #0 ended, so #1 starts
+    wait_for(log, "\n[1/3]", process)  # trial #0's end line: #1 starts now
     time.sleep(2)  # inside the second trial's training
     process.send_signal(signum)
     code = process.wait(timeout=120)

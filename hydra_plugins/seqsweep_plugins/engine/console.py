@@ -13,13 +13,13 @@ def say(message: str) -> None:
     print(f"[sweep] {mask_secrets(message)}", flush=True)
 
 
-def quiet_loggers(*names: str) -> None:
+def quiet_loggers(*names: str, level: int = logging.WARNING) -> None:
     """Keep the named libraries' INFO lines (Optuna's "A new study created", MLflow's "Creating
-    initial database tables") off the console: their loggers go to WARNING unless Hydra's
+    initial database tables") off the console: their loggers go to `level` unless Hydra's
     `hydra.verbose` names them or is true. Call it once the library is imported: MLflow sets its
     logger's level when imported, after Hydra applied `hydra.verbose`."""
     for name in names:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose_about(name) else logging.WARNING)
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose_about(name) else level)
 
 
 def verbose_about(logger: str) -> bool:
