@@ -4,7 +4,9 @@ Hydra answers these mistakes itself, but in several lines with exit code 1, and 
 key it advises `+key=value`, which adds the typo instead of fixing it. Hydra has no hook that
 rewrites its composition errors, so the entry point reads the overrides first, with Hydra's own
 override parser, and compares them with the files in conf/ (the same rules as the composed
-config's checks in `src.validation`). What needs the composed config stays there.
+config's checks in `src.validation`). What needs the composed config stays there. What Hydra
+still refuses on its own before composing (its own `hydra.*` settings) is caught as it reports it
+and printed as one line (`hydra_errors_in_one_line`).
 """
 
 from __future__ import annotations
