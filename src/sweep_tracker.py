@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -36,6 +36,9 @@ from src.tracking.params import flatten_config
 from src.tracking.store import connect, describe_cause
 from src.tracking.summary import sweep_table
 from src.tracking.ui_links import MAX_COMPARED_RUNS, compare_url, ui_base
+
+if TYPE_CHECKING:
+    from src.reporting.report import SweepReport
 
 OWNER = THIS_PROCESS
 
@@ -145,8 +148,9 @@ class MlflowSweepTracker(SweepTracker):
             shown = table.to_string(index=False, float_format=significant)
             print("\n" + shown + (f"\n{note}" if note else ""), flush=True)
             self.client.log_text(self.parent_run_id, table.to_csv(index=False), "sweep_summary.csv")
-            self._log_plots()
-            self._link_compare_view()
+            report = self._log_plots()
+            if report is not None:
+                self._link_compare_view(list(report.trials["run_id"]))
         self._log_results(end)
         self._close_if_open(end.status.value)
 
@@ -243,23 +247,20 @@ class MlflowSweepTracker(SweepTracker):
         if end.message:
             self.client.set_tag(self.parent_run_id, "sweep_message", mask_secrets(end.message)[:5000])
 
-    def _link_compare_view(self) -> None:
-        """Print, and tag on the parent as `compare_url`, the UI's compare view of the trials."""
-        parent = self.client.get_run(self.parent_run_id)
-        trials = self.client.search_runs(
-            [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{self.parent_run_id}'", max_results=1000
-        )
-        ids = [run.info.run_id for run in sorted(trials, key=lambda run: int(run.data.tags.get("sweep_trial", 0)))]
+    def _link_compare_view(self, ids: list[str]) -> None:
+        """Print, and tag on the parent as `compare_url`, the UI's compare view of the trials `ids` (launch order)."""
         if not ids:
             return
+        experiment_id = self.client.get_run(self.parent_run_id).info.experiment_id
         base = ui_base(self.ui_url, mlflow.get_tracking_uri())
-        url = compare_url(mask_secrets(base), parent.info.experiment_id, ids)
+        url = compare_url(mask_secrets(base), experiment_id, ids)
         self.client.set_tag(self.parent_run_id, "compare_url", url)
         shown = f"the first {MAX_COMPARED_RUNS} of {len(ids)}" if len(ids) > MAX_COMPARED_RUNS else f"all {len(ids)}"
         print(f"[sweep] compare {shown} trials in MLflow's UI: {url}", flush=True)
 
-    def _log_plots(self) -> None:
-        """The result table as the parent run's description, and the comparison PNGs under plots/.
+    def _log_plots(self) -> SweepReport | None:
+        """The result table as the parent run's description, and the comparison PNGs under plots/;
+        returns the sweep as read for them (None when it could not be read).
 
         The trials are recorded already, so a plotting bug must not fail the sweep; it is
         reported on stderr and as the parent's `plots_error` tag instead of passing silently.
@@ -268,6 +269,7 @@ class MlflowSweepTracker(SweepTracker):
         from src.reporting.overview import result_markdown
         from src.reporting.report import load_sweep, write_plots
 
+        report = None
         try:
             report = load_sweep(self.parent_run_id)
             # The parent's description: MLflow shows it first on the run's overview page.
@@ -285,6 +287,7 @@ class MlflowSweepTracker(SweepTracker):
             message = f"{type(error).__name__}: {error}"
             print(f"[sweep] warning: could not draw the sweep plots: {message}", file=sys.stderr, flush=True)
             self.client.set_tag(self.parent_run_id, "plots_error", message[:5000])
+        return report
 
     def _close_if_open(self, status: str) -> None:
         if self.parent_run_id is None:

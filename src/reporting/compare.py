@@ -8,7 +8,7 @@ interval excludes 0) hold together at 95%: a sweep of many pairs does not flag o
 Seed pairing removes what one seed's data order and initialization give both values alike
 (Bouthillier et al., MLSys 2021, on how seed variance changes published comparisons).
 
-scipy.stats gives the t quantile; the pairing and the family-wise level are what no library
+scipy.stats gives the t interval; the pairing and the family-wise level are what no library
 function does for a table of MLflow runs, so they are written here.
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from src.reporting.columns import short_name
-from src.reporting.seed_summary import SEED, _shown_keys, setting_columns
+from src.reporting.seed_summary import SEED, completed, setting_columns, shown_keys
 
 FAMILY_LEVEL = 0.95
 COLUMNS = ["setting", "a", "b", "n", "mean_diff", "ci_low", "ci_high", "level", "beyond_seed_noise"]
@@ -33,11 +33,11 @@ def paired_comparisons(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
     their short names), `n` seeds with both, `mean_diff` (a - b of `metrics.<metric>`), the
     interval `ci_low`..`ci_high` at `level`, and `beyond_seed_noise`. Pairs with fewer than two
     shared seeds get no interval and are never flagged. Empty when no setting varies."""
-    done = trials[(trials["status"] == "FINISHED") & trials["pruned_at_epoch"].isna()]
+    done = completed(trials)
     column = f"metrics.{metric}"
     if done.empty or column not in done or SEED not in done:
         return pd.DataFrame(columns=COLUMNS)
-    varied = [key for key in _shown_keys(done, setting_columns(done)) if done[key].nunique(dropna=False) > 1]
+    varied = [key for key in shown_keys(done, setting_columns(done)) if done[key].nunique(dropna=False) > 1]
     rows = [row for key in varied for row in _pairs_of(done, key, [k for k in varied if k != key], column)]
     table = pd.DataFrame(rows)
     if table.empty:
@@ -85,13 +85,13 @@ def _with_intervals(table: pd.DataFrame, others: Sequence[str]) -> pd.DataFrame:
 
 
 def paired_interval(differences: np.ndarray, level: float) -> tuple[float, float, float]:
-    """(mean, low, high) of the paired differences: mean +- t((1 + level) / 2, n - 1) * sd / sqrt(n)."""
+    """(mean, low, high) of the paired differences: `scipy.stats.ttest_1samp`'s t interval of their mean."""
     n = len(differences)
     mean = float(np.mean(differences)) if n else np.nan
     if n < 2:
         return mean, np.nan, np.nan
-    half = float(stats.t.ppf((1 + level) / 2, n - 1) * np.std(differences, ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half
+    interval = stats.ttest_1samp(differences, 0.0).confidence_interval(level)
+    return mean, float(interval.low), float(interval.high)
 
 
 def _order(value: object) -> tuple:

@@ -32,6 +32,11 @@ def setting_columns(trials: pd.DataFrame) -> list[str]:
     return [c for c in trials.columns if c.startswith("params.") and c != SEED and not c.startswith(NOT_A_SETTING)]
 
 
+def completed(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials with comparable final metrics: FINISHED and not pruned."""
+    return trials[(trials["status"] == "FINISHED") & trials["pruned_at_epoch"].isna()]
+
+
 def group_keys(summary: pd.DataFrame) -> list[str]:
     """The columns of a summary that name its group: those before `count`."""
     return list(summary.columns[: list(summary.columns).index("count")])
@@ -48,9 +53,9 @@ def seed_summary(trials: pd.DataFrame) -> pd.DataFrame:
     impossible part keeps the interval's 95% coverage. A group of one has no spread and no
     interval (empty cells). Values are rounded as `metrics.round_values` says.
     """
-    done = trials[(trials["status"] == "FINISHED") & trials["pruned_at_epoch"].isna()]
+    done = completed(trials)
     settings = setting_columns(done)
-    keys = _shown_keys(done, settings)
+    keys = shown_keys(done, settings)
     primary = primary_metric(trials)
     metrics = [m.format(p=primary) for m in SUMMARIZED if f"metrics.{m.format(p=primary)}" in done.columns]
     columns = [*keys, *GROUP_COLUMNS, *[f"{m}_{s}" for m in metrics for s in STATISTICS]]
@@ -70,7 +75,7 @@ def seed_summary(trials: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def _shown_keys(done: pd.DataFrame, settings: list[str]) -> list[str]:
+def shown_keys(done: pd.DataFrame, settings: list[str]) -> list[str]:
     """`model` and the settings that vary, leaving out `_target_`/`_partial_` columns (implied by
     the model or optimizer) unless they are what tells two groups apart."""
     varying = [c for c in settings if done[c].nunique(dropna=False) > 1 and c != "params.model.name"]

@@ -21,7 +21,7 @@ from src.reporting.columns import short_name
 from src.reporting.compare import FAMILY_LEVEL
 from src.reporting.errors import ReportError
 from src.reporting.report import SweepReport
-from src.reporting.seed_summary import SEED, _shown_keys, setting_columns
+from src.reporting.seed_summary import SEED, completed, setting_columns, shown_keys
 
 # What decides which examples a trial was validated on; two sweeps that differ here are refused.
 VALIDATION_SETTINGS = ("params.trainer.validation_split", "params.trainer.validation", "params.trainer.validation_size")
@@ -59,7 +59,7 @@ def find_sweep(name_or_id: str) -> str:
 
 def compare_sweeps(a: SweepReport, b: SweepReport, names: tuple[str, str] = ("A", "B")) -> SweepComparison:
     """B minus A per shared combination; raises ReportError when they cannot be compared."""
-    done_a, done_b = _completed(a.trials), _completed(b.trials)
+    done_a, done_b = completed(a.trials), completed(b.trials)
     _check_same_validation(done_a, done_b, names)
     keys = _grid_keys(done_a, done_b)
     metric = f"metrics.test_{a.metric}"
@@ -79,10 +79,6 @@ def compare_sweeps(a: SweepReport, b: SweepReport, names: tuple[str, str] = ("A"
     return SweepComparison(_with_flags(pd.DataFrame(rows)), _provenance(a, b))
 
 
-def _completed(trials: pd.DataFrame) -> pd.DataFrame:
-    return trials[(trials["status"] == "FINISHED") & trials["pruned_at_epoch"].isna()]
-
-
 def _check_same_validation(done_a: pd.DataFrame, done_b: pd.DataFrame, names: tuple[str, str]) -> None:
     for column in (*VALIDATION_SETTINGS, VALIDATION_TAG):
         seen_a = set(done_a[column].dropna().astype(str)) if column in done_a else set()
@@ -96,7 +92,7 @@ def _check_same_validation(done_a: pd.DataFrame, done_b: pd.DataFrame, names: tu
 
 def _grid_keys(done_a: pd.DataFrame, done_b: pd.DataFrame) -> list[str]:
     """The settings either sweep varies (the grid), present in both tables."""
-    shown = [*_shown_keys(done_a, setting_columns(done_a)), *_shown_keys(done_b, setting_columns(done_b))]
+    shown = [*shown_keys(done_a, setting_columns(done_a)), *shown_keys(done_b, setting_columns(done_b))]
     varied = [k for k in dict.fromkeys(shown) if k in done_a and k in done_b]
     varied = [k for k in varied if pd.concat([done_a[k], done_b[k]]).nunique(dropna=False) > 1]
     return varied or ["model"]
