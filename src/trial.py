@@ -18,6 +18,9 @@ from src.tracking.pruning import PruningReporter
 from src.tracking.trial_run import TrialRun
 from src.training.trainer import train
 
+# The tag, and the key of the returned metrics, naming a trial's validation set.
+VALIDATION_FINGERPRINT = "validation_fingerprint"
+
 
 def run_name(cfg: DictConfig, job: JobContext | None) -> str:
     """A trial's MLflow run name: the settings that vary in its sweep, then its trial number
@@ -52,6 +55,14 @@ def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:
     return tags
 
 
+def validation_evidence(cfg: DictConfig, info: dict) -> dict[str, str]:
+    """Which examples validated the trial: the mode and the loader's fingerprint of the set."""
+    evidence = {"validation": str(cfg.trainer.get("validation", "split"))}
+    if info.get("validation_fingerprint"):
+        evidence[VALIDATION_FINGERPRINT] = str(info["validation_fingerprint"])
+    return evidence
+
+
 def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, float]:
     """Train one configured trial inside its MLflow run and print a one-line result.
 
@@ -75,16 +86,18 @@ def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (
         if trial is not None:
             trial.set_user_attr("mlflow_run_id", run.run_id)
         result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
-        run.log_result(result.metrics, result.history, result.model)
+        evidence = validation_evidence(cfg, result.data.info)
+        run.log_result(result.metrics, result.history, result.model, tags=evidence)
         if refit:
             log_trained_model(result.model, example_inputs=result.data.x_train[:5])
     m = result.metrics
     if job is not None and not refit:
-        return m  # the sweep prints the trial's end line
+        # The sweeper names a best only among trials validated on the same examples (conf/config.yaml).
+        return {**m, **evidence}  # the sweep prints the trial's end line
     metric = f"test_{cfg.data.get('primary_metric', 'acc')}"
     print(
-        f"[trial] {name}: model={cfg.model.name} n_train={int(m['n_train'] + m['n_val'])} "
-        f"{metric}={m.get(metric, float('nan')):.4f} (n_test={int(m['n_test'])}) fit={m['fit_seconds']:.1f}s",
+        f"[trial] {name}: model={cfg.model.name} n_train={int(m['n_train'])} "
+        f"n_val={int(m['n_val'])} {metric}={m.get(metric, float('nan')):.4f} (n_test={int(m['n_test'])}) fit={m['fit_seconds']:.1f}s",
         flush=True,
     )
     return m

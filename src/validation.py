@@ -26,6 +26,7 @@ from src.data.task import (
     size_check,
     wanted_inputs,
 )
+from src.data.validation_set import ValidationMode
 from src.errors import ConfigError
 from src.models.keras_names import ACTIVATIONS, INITIALIZERS, METRICS, UNSCALABLE_INITIALIZERS
 
@@ -45,6 +46,7 @@ _POSITIVE_INTS = [
     "data.bits",
     "data.n_train",
     "data.n_test",
+    "trainer.validation_size",
 ]
 _FRACTIONS = ["model.dropout", "model.recurrent_dropout", "trainer.validation_split"]
 # exact_match is logged by data=binary_addition only.
@@ -55,6 +57,7 @@ _CHOICES = {
     "model.output_activation": [None, *sorted(ACTIVATIONS)],
     "data.truncating": ["pre", "post"],
     "data.padding": ["pre", "post"],
+    "trainer.validation": [mode.value for mode in ValidationMode],
 }
 
 
@@ -140,7 +143,7 @@ def _check_early_stopping(cfg: DictConfig) -> None:
     patience = settings.patience
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
         raise ConfigError("trainer.early_stopping.patience", patience, "a whole number >= 0")
-    if settings.monitor.startswith("val_") and not cfg.trainer.validation_split:
+    if settings.monitor.startswith("val_") and _no_validation(cfg):
         raise ConfigError(
             "trainer.early_stopping.monitor", settings.monitor, "a training metric (loss, acc) when trainer.validation_split=0"
         )
@@ -168,10 +171,11 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _check_seed(cfg: DictConfig) -> None:
-    seed = OmegaConf.select(cfg, "trainer.seed")
     # NumPy's and Keras' seeding refuse negatives and non-integers, after the data was read.
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError("trainer.seed", seed, "a whole number >= 0")
+    for key in ("trainer.seed", "trainer.validation_seed"):
+        seed = OmegaConf.select(cfg, key, default=0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(key, seed, "a whole number >= 0")
 
 
 def _check_num_words(cfg: DictConfig) -> None:
@@ -202,10 +206,15 @@ def _check_verbose(cfg: DictConfig) -> None:
         )
 
 
+def _no_validation(cfg: DictConfig) -> bool:
+    """`split` mode with nothing held out (a fixed set always has examples: its size is checked)."""
+    return OmegaConf.select(cfg, "trainer.validation", default="split") == "split" and not cfg.trainer.validation_split
+
+
 def _check_validation_split(cfg: DictConfig, objectives: Sequence[str]) -> None:
     """No validation data means no val_* metrics: refused if the sweep optimizes one, warned otherwise."""
     split = OmegaConf.select(cfg, "trainer.validation_split")
-    if split is None or split != 0:
+    if not _no_validation(cfg):
         return
     needed = [name for name in objectives if name.startswith("val_")]
     if needed:

@@ -11,6 +11,7 @@ import pytest
 
 from src.data.imdb import load_imdb, token_arrays
 from src.data.imdb_archive import DataSourceError, download_archive, read_reviews
+from src.data.validation_set import ValidationMode, ValidationPlan
 
 
 def load(source, cache_dir, **overrides):
@@ -26,7 +27,7 @@ def load(source, cache_dir, **overrides):
         n_train=None,
         n_test=None,
         seed=0,
-        validation_split=0.2,
+        validation=ValidationPlan(ValidationMode.SPLIT, split=0.2),
     )
     return load_imdb(**{**settings, **overrides})
 

@@ -16,6 +16,7 @@ from src.data.imdb import load_imdb
 from src.data.imdb_archive import read_reviews
 from src.data.task import InputRequest, InputSpec
 from src.data.tokenize import fit_vocabulary, to_padded_ids
+from src.data.validation_set import ValidationMode, ValidationPlan
 from src.errors import ConfigError
 from src.models.pretrained import build_pretrained
 from src.validation import validate_config
@@ -117,7 +118,7 @@ def test_text_and_token_ids_come_from_the_same_split(mini_archive, cache_dir):
         "n_train": 20,
         "n_test": 50,
         "seed": 3,
-        "validation_split": 0.2,
+        "validation": ValidationPlan(ValidationMode.SPLIT, split=0.2),
     }
     tokens = load_imdb(**settings)
     texts = load_imdb(**settings, inputs=InputRequest("text"))

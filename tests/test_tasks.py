@@ -11,6 +11,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from src.data.regression import load_regression
+from src.data.validation_set import ValidationMode, ValidationPlan
 from src.errors import ConfigError
 from src.training.trainer import train
 from src.validation import validate_config
@@ -34,7 +35,7 @@ def regression(noise: float, function: str = "linear"):
         n_train=2000,
         n_test=500,
         seed=0,
-        validation_split=0.2,
+        validation=ValidationPlan(ValidationMode.SPLIT, split=0.2),
     )
 
 

@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from src.data.imdb import load_imdb, review_texts, token_arrays
 from src.data.imdb_archive import DataSourceError
 from src.data.imdb_tfds import TfdsReviews
+from src.data.validation_set import ValidationMode, ValidationPlan
 from src.training.trainer import train
 from src.validation import validate_config
 
@@ -43,7 +44,7 @@ def load(cache_dir, **overrides):
         "n_train": 100,
         "n_test": 50,
         "seed": 3,
-        "validation_split": 0.2,
+        "validation": ValidationPlan(ValidationMode.SPLIT, split=0.2),
     }
     return load_imdb(**{**settings, **overrides})
 

@@ -30,7 +30,12 @@ BAD_VALUES = [
     (["optimizer.learning_rate=0"], "optimizer.learning_rate=0"),
     (["optimizer=sgd", "optimizer.learning_rate=-0.1"], "optimizer.learning_rate=-0.1"),
     (["data.n_train=600"], "data.n_train=600"),
-    (["data.n_train=3"], "data.n_train=3"),
+    (["data.n_train=1"], "data.n_train=1"),
+    (["data.n_train=450"], "data.n_train=450"),
+    (["trainer.validation=split", "data.n_train=3"], "data.n_train=3"),
+    (["trainer.validation_size=499"], "trainer.validation_size=499"),
+    (["trainer.validation=fixd"], "trainer.validation=fixd"),
+    (["trainer.validation_seed=-1"], "trainer.validation_seed=-1"),
     (["data.truncating=middle"], "data.truncating=middle"),
     (
         ["trainer.early_stopping.enabled=true", "trainer.early_stopping.monitor=val_accuracy"],
@@ -104,7 +109,11 @@ def test_the_sweeps_point_check_is_given_its_objectives(mini_archive, cache_dir)
     from tests.conftest import CONF
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["trainer.validation_split=0"], return_hydra_config=True)
+        cfg = compose(
+            config_name="config",
+            overrides=["trainer.validation=split", "trainer.validation_split=0"],
+            return_hydra_config=True,
+        )
     check = instantiate(cfg.hydra.sweeper.point_check)
     assert check.keywords["objectives"] == ["val_acc"]
     point = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])

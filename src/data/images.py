@@ -8,9 +8,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from src.data.subsets import balanced_subset, stratified_split
+from src.data.subsets import balanced_subset
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
 from src.data.tfds_arrays import load_split
+from src.data.validation_set import ValidationMode, ValidationPlan, check_fixed_sizes, draw, fingerprint
 from src.errors import ConfigError
 
 
@@ -40,15 +41,19 @@ def check_image_sizes(cfg) -> None:
             raise ConfigError(
                 key, requested, f"at most {available} (the {split[2:]} images of {cfg.data.tfds_name}), or null for all"
             )
+    plan = ValidationPlan.from_trainer(cfg.trainer)
+    if plan.mode is ValidationMode.FIXED:
+        check_fixed_sizes(arrays["y_train"], cfg.data.n_train, plan, "images")
+        return
     rarest = np.bincount(arrays["y_train"], minlength=n_classes).min()
     per_class = cfg.data.n_train // n_classes if cfg.data.n_train else rarest
-    n_val = round(per_class * cfg.trainer.validation_split)
-    if per_class - n_val < 1 or (cfg.trainer.validation_split > 0 and n_val < 1):
+    n_val = round(per_class * plan.split)
+    if per_class - n_val < 1 or (plan.split > 0 and n_val < 1):
         raise ConfigError(
             "data.n_train",
             cfg.data.n_train,
             f"large enough for a training and a validation image of each of the {n_classes} classes "
-            f"(trainer.validation_split={cfg.trainer.validation_split})",
+            f"(trainer.validation_split={plan.split})",
         )
 
 
@@ -63,11 +68,11 @@ def load_image_classification(
     n_train: int | None,
     n_test: int | None,
     seed: int,
-    validation_split: float,
+    validation: ValidationPlan,
     inputs: InputRequest | None = None,
 ) -> TaskData:
-    """One trial's images: `n_train` (null: all) drawn class-balanced with `seed`,
-    validation split off them per class, and the test split (or a balanced `n_test` of it).
+    """One trial's images: `n_train` (null: all) drawn class-balanced with `seed`, validated as
+    `validation` says (see `validation_set`), and the test split (or a balanced `n_test` of it).
     Pixels stay uint8; the models rescale them."""
     if inputs is not None and inputs.kind != "images":
         raise ValueError(f"{name} comes as images, not {inputs.kind}")
@@ -76,8 +81,8 @@ def load_image_classification(
     rng = np.random.default_rng(seed)
     y_train_all, y_test_all = arrays["y_train"], arrays["y_test"]
     # All images keep the dataset's own class frequencies; a subset is balanced.
-    chosen = balanced_subset(y_train_all, n_train, rng) if n_train else rng.permutation(len(y_train_all))
-    train_idx, val_idx = stratified_split(chosen, y_train_all, validation_split, rng)
+    split = draw(y_train_all, n_train, validation, rng)
+    train_idx, val_idx = split.train, split.validation
     test_idx = balanced_subset(y_test_all, n_test, rng) if n_test else np.arange(len(y_test_all))
     return TaskData(
         name=name,
@@ -90,7 +95,10 @@ def load_image_classification(
         x_test=arrays["x_test"][test_idx],
         y_test=y_test_all[test_idx],
         primary_metric=primary_metric,
-        info={"data_seconds": time.perf_counter() - start + _charge_once(tfds_name, data_dir, read_seconds)},
+        info={
+            "data_seconds": time.perf_counter() - start + _charge_once(tfds_name, data_dir, read_seconds),
+            "validation_fingerprint": fingerprint(tfds_name, len(y_train_all), np.sort(val_idx)),
+        },
     )
 
 

@@ -14,9 +14,10 @@ from src.data.disk_cache import cache_path, load_or_compute
 from src.data.imdb_archive import read_reviews, resolve_source, source_fingerprint
 from src.data.imdb_tfds import TFDS_SOURCE, TfdsReviews
 from src.data.sentence_encoders import SENTENCE_ENCODERS
-from src.data.subsets import balanced_subset, stratified_split
+from src.data.subsets import balanced_subset
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs, wanted_inputs
 from src.data.tokenize import fit_vocabulary, to_padded_ids
+from src.data.validation_set import ValidationMode, ValidationPlan, check_fixed_sizes, draw, fingerprint
 from src.errors import ConfigError
 
 TOKEN_CACHE_VERSION = 1
@@ -226,7 +227,7 @@ def _prepared(cfg) -> dict[str, np.ndarray]:
 
 
 def _smallest_usable_n_train(validation_split: float) -> int:
-    """Fewest reviews that give each class at least one training and one validation review."""
+    """Fewest reviews that give each class at least one training and one validation review (`split` mode)."""
     n = 2
     while True:
         per_class = n // 2
@@ -237,25 +238,30 @@ def _smallest_usable_n_train(validation_split: float) -> int:
 
 
 def check_imdb_sizes(cfg) -> None:
-    """n_train and n_test must fit the source and leave both classes in training and validation.
+    """n_train, n_test and the validation set must fit the source and leave both classes in
+    training and validation.
 
     This reads (or loads from cache) the prepared arrays, which the trials need anyway.
     """
     arrays = _prepared(cfg)
-    n_train, n_test, split = cfg.data.n_train, cfg.data.n_test, cfg.trainer.validation_split
+    n_train, n_test = cfg.data.n_train, cfg.data.n_test
+    plan = ValidationPlan.from_trainer(cfg.trainer)
     available = len(arrays["y_train"])
     if n_train is not None and n_train > available:
         raise ConfigError(
             "data.n_train", n_train, f"at most {available} (the training reviews in data.source), or null for all"
         )
-    smallest = _smallest_usable_n_train(split)
-    if (n_train if n_train is not None else available) < smallest:
-        raise ConfigError(
-            "data.n_train",
-            n_train,
-            f"at least {smallest}, so that each class has a review in training and in validation "
-            f"(trainer.validation_split={split})",
-        )
+    if plan.mode is ValidationMode.FIXED:
+        check_fixed_sizes(arrays["y_train"], n_train, plan, "reviews")
+    else:
+        smallest = _smallest_usable_n_train(plan.split)
+        if (n_train if n_train is not None else available) < smallest:
+            raise ConfigError(
+                "data.n_train",
+                n_train,
+                f"at least {smallest}, so that each class has a review in training and in validation "
+                f"(trainer.validation_split={plan.split})",
+            )
     if n_test is not None and n_test > len(arrays["y_test"]):
         raise ConfigError("data.n_test", n_test, f"at most {len(arrays['y_test'])} (the test reviews), or null for all")
 
@@ -274,14 +280,15 @@ def load_imdb(
     n_train: int | None,
     n_test: int | None,
     seed: int,
-    validation_split: float,
+    validation: ValidationPlan,
     inputs: InputRequest | None = None,
     primary_metric: str = "acc",
 ) -> TaskData:
     """Build one trial's IMDB data.
 
-    The training subset of `n_train` reviews is class-balanced and drawn with `seed`;
-    validation is split off that subset. Test metrics use the whole test split unless
+    Validation and the training subset of `n_train` reviews (class-balanced, drawn with `seed`)
+    follow `validation` (see `validation_set`): one fixed set for every trial, or a split of the
+    subset. Test metrics use the whole test split unless
     `n_test` asks for a (balanced, seeded) subset. `inputs` picks the form (token ids by
     default, raw text, or sentence embeddings of `inputs.encoder`); the subset, split and
     test set depend only on the labels and `seed`, so they are the same reviews in every form.
@@ -296,8 +303,8 @@ def load_imdb(
     arrays = parts[-1].arrays
     rng = np.random.default_rng(seed)
     y_train_all, y_test_all = arrays["y_train"], arrays["y_test"]
-    chosen = balanced_subset(y_train_all, n_train or len(y_train_all), rng)
-    train_idx, val_idx = stratified_split(chosen, y_train_all, validation_split, rng)
+    split = draw(y_train_all, n_train or len(y_train_all), validation, rng)
+    train_idx, val_idx = split.train, split.validation
     test_idx = balanced_subset(y_test_all, n_test, rng) if n_test else np.arange(len(y_test_all))
     return TaskData(
         name=name,
@@ -314,6 +321,7 @@ def load_imdb(
             "data_seconds": time.perf_counter() - start - lookup_seconds + sum(_charge(part) for part in parts),
             "data_cache_hit": all(part.from_disk_cache for part in parts),
             "source": str(path),
+            "validation_fingerprint": fingerprint(_fingerprint(path), np.sort(val_idx)),
         },
         primary_metric=primary_metric,
     )

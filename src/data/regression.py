@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
+from src.data.validation_set import ValidationMode, ValidationPlan, fingerprint
 from src.errors import ConfigError
 
 FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -27,6 +28,15 @@ def check_regression_settings(cfg) -> None:
     noise = cfg.data.noise
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
         raise ConfigError("data.noise", noise, "a number >= 0 (the std of the Gaussian noise on the targets)")
+    plan = ValidationPlan.from_trainer(cfg.trainer)
+    if plan.mode is ValidationMode.FIXED:
+        if plan.fixed_size(None) < 1:
+            raise ConfigError("trainer.validation_size", plan.size, "at least 1 point, or null for the default")
+        if cfg.data.n_train < 1:
+            raise ConfigError(
+                "data.n_train", cfg.data.n_train, "at least 1 training point (validation points are drawn apart)"
+            )
+        return
     n_val = round(cfg.data.n_train * cfg.trainer.validation_split)
     if cfg.data.n_train - n_val < 1 or (cfg.trainer.validation_split > 0 and n_val < 1):
         raise ConfigError(
@@ -48,10 +58,14 @@ def load_regression(
     n_train: int,
     n_test: int,
     seed: int,
-    validation_split: float,
+    validation: ValidationPlan,
     inputs: InputRequest | None = None,
 ) -> TaskData:
-    """`n_train` (validation split off it) and `n_test` points x ~ U(x_range), y = f(x) + N(0, noise**2)."""
+    """`n_train` training and `n_test` test points x ~ U(x_range), y = f(x) + N(0, noise**2).
+
+    `fixed` validation: points drawn with `validation.seed` alone, the same for every trial;
+    one seed's training points are nested across `n_train` (x and noise come from two streams,
+    so a smaller set is a prefix of a larger one). `split`: validation is split off `n_train`."""
     if inputs is not None and inputs.kind != "tabular":
         raise ValueError(f"regression data comes as tabular features, not {inputs.kind}")
     rng = np.random.default_rng(seed)
@@ -62,19 +76,32 @@ def load_regression(
         y = FUNCTIONS[function](x) + rng.normal(0.0, noise, size=x.shape)
         return x, y.astype(np.float32)
 
-    x_train, y_train = sample(n_train)
-    x_test, y_test = sample(n_test)
-    n_val = round(n_train * validation_split)
+    def nested_sample(count: int, stream: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        x_stream, noise_stream = stream.spawn(2)
+        x = x_stream.uniform(low, high, size=(count, 1)).astype(np.float32)
+        y = FUNCTIONS[function](x) + noise_stream.normal(0.0, noise, size=x.shape)
+        return x, y.astype(np.float32)
+
+    if validation.mode is ValidationMode.FIXED:
+        x_val, y_val = nested_sample(validation.fixed_size(None), np.random.default_rng(validation.seed))
+        x_train, y_train = nested_sample(n_train, rng)
+        x_test, y_test = nested_sample(n_test, np.random.default_rng([seed, 1]))
+    else:
+        x_all, y_all = sample(n_train)
+        x_test, y_test = sample(n_test)
+        n_val = round(n_train * validation.split)
+        x_train, y_train, x_val, y_val = x_all[n_val:], y_all[n_val:], x_all[:n_val], y_all[:n_val]
     return TaskData(
         name=name,
         spec=InputSpec(kind="tabular", n_features=1, target="real"),
         loss=loss,
-        x_train=x_train[n_val:],
-        y_train=y_train[n_val:],
-        x_val=x_train[:n_val],
-        y_val=y_train[:n_val],
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
         x_test=x_test,
         y_test=y_test,
         metrics=[primary_metric, "mae"],
         primary_metric=primary_metric,
+        info={"validation_fingerprint": fingerprint("regression", x_val, y_val)},
     )

@@ -120,8 +120,17 @@ class TrialRun:
     def epoch_logger(self) -> MlflowEpochLogger:
         return MlflowEpochLogger(self.run_id)
 
-    def log_result(self, metrics: dict[str, float], history: dict[str, list[float]], model: keras.Model) -> None:
-        """Final metrics plus the history CSV and model summary as artifacts."""
+    def log_result(
+        self,
+        metrics: dict[str, float],
+        history: dict[str, list[float]],
+        model: keras.Model,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Final metrics and `tags` (what the trial learned about itself, e.g. its validation set's
+        fingerprint) plus the history CSV and model summary as artifacts."""
+        if tags:
+            mlflow.set_tags(tags)
         # Per-epoch keys (loss, val_acc, ...) are already logged with step=epoch, and MLflow
         # reports the last step as the run's value; logging them again would add a bogus step 0.
         final = {name: value for name, value in metrics.items() if name not in history and math.isfinite(value)}

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from tensorflow.python.framework import config as tf_config
 
 from src.data.task import TaskData, wanted_inputs
+from src.data.validation_set import ValidationPlan
 from src.training.callbacks import EpochTimer, StopOnNonFiniteLoss, steady_ms_per_step
 
 # Each trial builds a new model, so Keras retraces its train function; TensorFlow warns
@@ -42,10 +43,16 @@ class TrialResult:
 
 
 def prepare_data(cfg: DictConfig) -> TaskData:
-    """Instantiate the configured loader for this trial's seed and validation split, in the
+    """Instantiate the configured loader for this trial's seed and validation settings, in the
     input form the model asks for (None: the loader's own default)."""
+    # "object": the plan and the input request reach the loader as the dataclasses they are,
+    # not as configs (instantiate would turn them into DictConfigs without their methods).
     return instantiate(
-        cfg.data, seed=cfg.trainer.seed, validation_split=cfg.trainer.validation_split, inputs=wanted_inputs(cfg.model)
+        cfg.data,
+        _convert_="object",
+        seed=cfg.trainer.seed,
+        validation=ValidationPlan.from_trainer(cfg.trainer),
+        inputs=wanted_inputs(cfg.model),
     )
 
 

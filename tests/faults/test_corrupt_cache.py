@@ -14,6 +14,7 @@ import pytest
 
 from src.data.imdb import load_imdb, review_texts, token_arrays
 from src.data.task import InputRequest
+from src.data.validation_set import ValidationMode, ValidationPlan
 
 
 def load(source: Path, cache_dir: Path, inputs: InputRequest | None = None):
@@ -29,7 +30,7 @@ def load(source: Path, cache_dir: Path, inputs: InputRequest | None = None):
         n_train=40,
         n_test=20,
         seed=0,
-        validation_split=0.25,
+        validation=ValidationPlan(ValidationMode.SPLIT, split=0.25),
         inputs=inputs,
     )
 

@@ -91,10 +91,10 @@ def test_every_sweep_preset_uses_known_keys_only(composed):
 
 
 def test_no_validation_split_is_refused_when_the_objective_is_a_validation_metric(composed):
-    cfg = composed("trainer.validation_split=0")
+    cfg = composed("trainer.validation=split", "trainer.validation_split=0")
     with pytest.raises(ConfigError, match=r"^trainer.validation_split=0 is not allowed: .*val_acc"):
         validate_config(cfg, objectives=["val_acc"])
-    early_stopping = composed("trainer.validation_split=0", "trainer.early_stopping.enabled=true")
+    early_stopping = composed("trainer.validation=split", "trainer.validation_split=0", "trainer.early_stopping.enabled=true")
     with pytest.raises(ConfigError, match="trainer.early_stopping.monitor=val_loss"):
         validate_config(early_stopping)
 
@@ -105,7 +105,7 @@ def test_no_validation_split_is_warned_once_otherwise(composed, caplog):
     _warn_once.cache_clear()
     with caplog.at_level(logging.WARNING, logger="src.validation"):
         for _ in range(3):  # a sweep checks every point
-            validate_config(composed("trainer.validation_split=0"), objectives=["test_acc"])
+            validate_config(composed("trainer.validation=split", "trainer.validation_split=0"), objectives=["test_acc"])
     warnings = [r.getMessage() for r in caplog.records if r.name == "src.validation"]
     assert warnings == ["trainer.validation_split=0: no validation data, so no val_* metrics are logged"]
 
