@@ -246,6 +246,9 @@ class MlflowSweepTracker(SweepTracker):
         )
         if end.message:
             self.client.set_tag(self.parent_run_id, "sweep_message", mask_secrets(end.message)[:5000])
+        if end.no_best:
+            # Said instead of naming a best chosen on too few, or on different, validation examples.
+            self.client.set_tag(self.parent_run_id, "no_best_trial", end.no_best[:5000])
 
     def _link_compare_view(self, ids: list[str]) -> None:
         """Print, and tag on the parent as `compare_url`, the UI's compare view of the trials `ids` (launch order)."""

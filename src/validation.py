@@ -170,12 +170,12 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield path, value
 
 
-def _check_seed(cfg: DictConfig) -> None:
+def _check_non_negative_ints(cfg: DictConfig) -> None:
     # NumPy's and Keras' seeding refuse negatives and non-integers, after the data was read.
-    for key in ("trainer.seed", "trainer.validation_seed"):
-        seed = OmegaConf.select(cfg, key, default=0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(key, seed, "a whole number >= 0")
+    for key in ("trainer.seed", "trainer.validation_seed", "data.min_val_size"):
+        value = OmegaConf.select(cfg, key, default=0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(key, value, "a whole number >= 0")
 
 
 def _check_num_words(cfg: DictConfig) -> None:
@@ -319,7 +319,7 @@ def validate_config(cfg: DictConfig, objectives: Sequence[str] = ()) -> None:
     """
     _check_known_keys(cfg)
     _check_finite(cfg)
-    _check_seed(cfg)
+    _check_non_negative_ints(cfg)
     _check_verbose(cfg)
     _check_experiment_name(cfg)
     _check_ui_url(cfg)

@@ -23,6 +23,7 @@ Public API for apps (the plugin never imports an app; an app may import these):
     from hydra_plugins.seqsweep_plugins import current_job, current_trial, SweepTracker, ConfigError
 """
 
+from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule, BestSoFar, Candidate
 from hydra_plugins.seqsweep_plugins.engine.console import bare_key, quiet_loggers, readable_number, significant
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, SweepRefused, first_line, first_sentence, refuse, shown
 from hydra_plugins.seqsweep_plugins.engine.executor import ExecutorLauncher, Job, JobEnd, TrialExecutor
@@ -33,6 +34,9 @@ from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets, mask_val
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepEnd, SweepStart, SweepTracker, TrialEnd
 
 __all__ = [
+    "BestRule",
+    "BestSoFar",
+    "Candidate",
     "ConfigError",
     "ExecutorLauncher",
     "Job",

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from src.reporting.comparable import comparable
 from src.reporting.metrics import axis_label, kind_of
 from src.reporting.pareto import pareto_optimal
 from src.reporting.seed_summary import group_keys
@@ -122,8 +123,11 @@ def metric_vs_time(trials: pd.DataFrame, metric: str = "acc") -> Figure:
     for model, group in done.groupby("model", sort=True):
         ax.scatter(group[FIT_SECONDS], group[test], color=model_colour(model), label=str(model), alpha=0.8)
     higher_is_better = kind_of(test).higher_is_better is not False
-    score = done[test] if higher_is_better else -done[test]
-    front = done[pareto_optimal(score, done[FIT_SECONDS])].sort_values(FIT_SECONDS)
+    # Ringed only among trials validated on the same examples, and enough of them (the sweep's own rule).
+    allowed, not_comparable = comparable(done, test, higher_is_better)
+    rivals = done[allowed]
+    score = rivals[test] if higher_is_better else -rivals[test]
+    front = rivals[pareto_optimal(score, rivals[FIT_SECONDS])].sort_values(FIT_SECONDS)
     ax.scatter(
         front[FIT_SECONDS],
         front[test],
@@ -147,7 +151,10 @@ def metric_vs_time(trials: pd.DataFrame, metric: str = "acc") -> Figure:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ticker.LogFormatter())
         ax.xaxis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
-    ax.set_title(f"{axis_label(test).split(' (')[0].capitalize()} vs training time, Pareto front ringed")
+    ringed = "Pareto front ringed" if not not_comparable else "no Pareto front"
+    ax.set_title(f"{axis_label(test).split(' (')[0].capitalize()} vs training time, {ringed}")
+    if not_comparable:
+        ax.text(0.5, 0.02, f"no front: {not_comparable}", transform=ax.transAxes, ha="center", fontsize="x-small", wrap=True)
     ax.set_xlabel("training time, fit_seconds (s)" + (", log scale" if ax.get_xscale() == "log" else ""))
     ax.set_ylabel(axis_label(test))
     ax.grid(True, which="both", alpha=0.3)

@@ -17,7 +17,8 @@ from src.reporting.metrics import SECONDS, round_values
 # How MLflow stores a None param (str(None) in older runs).
 MISSING_PARAM = ("null", "None")
 # Params stored as "null" that stand for a number MLflow knows from the run's metrics:
-# n_train=null means every training review, whose count the run logged as n_train + n_val.
+# n_train=null means every training review, whose count the run logged as n_train + n_val
+# (with trainer.validation=fixed, every review outside the validation set: n_train alone).
 NULL_MEANS_ALL = {
     "params.data.n_train": ("metrics.n_train", "metrics.n_val"),
     "params.data.n_test": ("metrics.n_test",),
@@ -57,7 +58,10 @@ def tidy_trials(runs: pd.DataFrame) -> pd.DataFrame:
     metrics = metrics.apply(lambda column: round_values(column.name, column))
     for param, count_columns in NULL_MEANS_ALL.items():
         if param in params.columns and all(c in metrics.columns for c in count_columns):
-            params[param] = _fill_all(runs[param], params[param], metrics[list(count_columns)].sum(axis=1, min_count=1))
+            counted = metrics[list(count_columns)].sum(axis=1, min_count=1)
+            if param == "params.data.n_train" and "tags.validation" in runs.columns:
+                counted = counted.where(runs["tags.validation"] != "fixed", metrics["metrics.n_train"])
+            params[param] = _fill_all(runs[param], params[param], counted)
     params = params.mask(params.isin(MISSING_PARAM))
     tags = runs[sorted(c for c in runs.columns if _is_own_tag(c))]
     table = pd.concat([table, params, metrics, tags], axis=1)

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 # TensorFlow exports only `enable_op_determinism`; turning it off again (a trial with
 # deterministic=false after one with true, in the same process) needs the module behind it.
@@ -42,13 +42,17 @@ class TrialResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Keys of a data config that the sweeper reads (conf/config.yaml's best_among), not the loader.
+SWEEP_SETTINGS = ("min_val_size",)
+
+
 def prepare_data(cfg: DictConfig) -> TaskData:
     """Instantiate the configured loader for this trial's seed and validation settings, in the
     input form the model asks for (None: the loader's own default)."""
     # "object": the plan and the input request reach the loader as the dataclasses they are,
     # not as configs (instantiate would turn them into DictConfigs without their methods).
     return instantiate(
-        cfg.data,
+        OmegaConf.masked_copy(cfg.data, [key for key in cfg.data if key not in SWEEP_SETTINGS]),
         _convert_="object",
         seed=cfg.trainer.seed,
         validation=ValidationPlan.from_trainer(cfg.trainer),

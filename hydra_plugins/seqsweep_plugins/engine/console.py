@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule, BestSoFar, Candidate
 from hydra_plugins.seqsweep_plugins.engine.outcome import TrialState
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
 
@@ -77,21 +78,28 @@ class Progress:
     in the log (a bar redrawn in place is lost in files, CI logs and `tee`).
     """
 
-    def __init__(self, total: int | None, objective: str, direction: str) -> None:
+    def __init__(self, total: int | None, objective: str, direction: str, rule: BestRule | None = None) -> None:
         self.total, self.objective, self.direction = total, objective, direction
+        self.rule = rule or BestRule()
         self.started = time.monotonic()
         self.ended = 0
-        self.best: float | None = None
+        self.best = BestSoFar(self.rule, direction)
 
     def line(
-        self, varying: list[str], state: TrialState, value: float | None, seconds: float, note: str = "", counted: bool = True
+        self,
+        varying: list[str],
+        state: TrialState,
+        value: float | None,
+        seconds: float,
+        note: str = "",
+        counted: bool = True,
+        evidence: dict | None = None,
     ) -> str:
-        """The trial's line; a trial that does not count toward N (lost: it runs again) shows `[lost]`."""
+        """The trial's line; a trial that does not count toward N (lost: it runs again) shows `[lost]`.
+        `evidence`: what the value was measured on (`BestRule.evidence`), for the best so far."""
         self.ended += counted
-        if value is not None and (
-            self.best is None or (value > self.best if self.direction == "maximize" else value < self.best)
-        ):
-            self.best = value
+        if value is not None:
+            self.best.add(Candidate(self.ended, [value], evidence or {}))
         elapsed = time.monotonic() - self.started
         counter = "[lost]" if not counted else f"[{self.ended}/{self.total}]" if self.total else f"[{self.ended}]"
         result = f"{self.objective}={significant(value)}" if value is not None else state.value
@@ -99,8 +107,11 @@ class Progress:
         if self.total and 0 < self.ended < self.total:
             # Trials run several at a time, so the rest take about (elapsed / ended) each.
             parts.append(f"ETA {clock(elapsed / self.ended * (self.total - self.ended))}")
-        if self.best is not None:
-            parts.append(f"best {self.objective}={significant(self.best)}")
+        best = self.best.best()
+        if best is not None:
+            parts.append(f"best {self.objective}={significant(best.values[0])}{self.rule.size_label(best.evidence)}")
+        elif self.best.added:
+            parts.append(f"no best ({self.best.short_reason()})")
         if note:
             parts.append(note)
         return mask_secrets("  ".join(parts))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hydra_plugins.seqsweep_plugins.engine import lifecycle
+from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule
 from hydra_plugins.seqsweep_plugins.engine.console import Progress, say, short_settings
 from hydra_plugins.seqsweep_plugins.engine.errors import first_sentence
 from hydra_plugins.seqsweep_plugins.engine.executor import Job, JobEnd, TrialExecutor
@@ -55,6 +56,7 @@ class Display:
     objective: str
     direction: str
     total: int | None
+    rule: BestRule = field(default_factory=BestRule)
 
 
 @dataclass
@@ -80,7 +82,7 @@ class TrialLoop:
         # read(JobEnd) -> Outcome: how this sweep reads a job's return (objectives, whether values are needed).
         self.read = read
         self.job_overrides = job_overrides
-        self.progress = Progress(display.total, display.objective, display.direction)
+        self.progress = Progress(display.total, display.objective, display.direction, display.rule)
         self.tally = Tally()
         self.nodes = NodeVersions()
         self.submitted_at: dict[int, float] = {}
@@ -150,7 +152,9 @@ class TrialLoop:
     def _print(self, job: Job, outcome: Outcome, seconds: float) -> None:
         value = outcome.values[0] if outcome.values else None
         note = f"({first_sentence(outcome.error)})" if outcome.error and outcome.state is not TrialState.COMPLETE else ""
-        print(self.progress.line(job.context.varying, outcome.state, value, seconds, note, outcome.state.counted), flush=True)
+        evidence = self.progress.rule.evidence(outcome.metrics)
+        line = self.progress.line(job.context.varying, outcome.state, value, seconds, note, outcome.state.counted, evidence)
+        print(line, flush=True)
 
     def _stop(self, stop: Stop) -> None:
         self.tally.apply(stop)

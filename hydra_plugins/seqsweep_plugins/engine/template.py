@@ -26,6 +26,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule
 from hydra_plugins.seqsweep_plugins.engine.console import closing_summary, say
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, PointRefused, SweepRefused, first_line, refuse
 from hydra_plugins.seqsweep_plugins.engine.executor import TrialExecutor, executor_for
@@ -64,8 +65,11 @@ class SweepTemplate(Sweeper, abc.ABC):
         timeout: float | None = None,
         max_failure_rate: float | None = None,
         dry_run: bool = False,
+        best_among: Any = None,
     ) -> None:
         self.point_check_setting = point_check
+        self.best_among_setting = best_among
+        self.best_rule = BestRule()
         self.tracker_setting = tracker
         self.directions = [str(getattr(d, "name", d)) for d in as_list(direction)]
         # Unnamed objectives (an app that returns a float or a list of floats) are called value, value_0, ...
@@ -103,7 +107,7 @@ class SweepTemplate(Sweeper, abc.ABC):
             sweep_data = self._start_tracker(self.sweep_start(plan, self.sweep_dir))
             source = self.source(plan, sweep_data)
             rules = Rules(self.timeout, self.max_failure_rate, self.executor.max_retries)
-            display = Display(self.objectives[0], self.directions[0], self.planned_trials(source))
+            display = Display(self.objectives[0], self.directions[0], self.planned_trials(source), self.best_rule)
             loop = TrialLoop(
                 source,
                 self.executor,
@@ -118,10 +122,10 @@ class SweepTemplate(Sweeper, abc.ABC):
                 self.after_trials(result, source, loop)
         finally:
             self.executor.close()
-        best = self.best(source)
+        best, no_best = self.best(source)
         counts, tally = dict(result.tally.counts), result.tally
         self.tracker.on_sweep_end(
-            SweepEnd(tally.status, counts, best, self.objectives, self.directions, result.seconds, tally.message)
+            SweepEnd(tally.status, counts, best, self.objectives, self.directions, result.seconds, tally.message, no_best)
         )
         _finish(result)
         return source.ended
@@ -198,8 +202,10 @@ class SweepTemplate(Sweeper, abc.ABC):
     def planned_trials(self, source: TrialSource) -> int | None: ...
 
     @abc.abstractmethod
-    def best(self, source: TrialSource) -> list[dict[str, Any]]:
-        """The best trial, or the Pareto front (one row each: trial, objective values, params); printed or written as the sweeper does."""
+    def best(self, source: TrialSource) -> tuple[list[dict[str, Any]], str | None]:
+        """The best trial, or the Pareto front (one row each: trial, objective values, what they were
+        measured on, params), among the trials `self.best_rule` allows; printed or written as the
+        sweeper does. No row when none qualifies, and why."""
 
     def max_slots(self) -> int | None:
         return None
@@ -250,6 +256,7 @@ class SweepTemplate(Sweeper, abc.ABC):
         rate = self.max_failure_rate
         if rate is not None and (not _number(rate) or not 0 <= rate <= 1):
             raise ConfigError("hydra.sweeper.max_failure_rate", rate, "null (off) or a share of ended trials in [0, 1]")
+        self.best_rule = BestRule.from_setting(self.best_among_setting)
 
     def label(self) -> str:
         """The preset's name (+sweeps=NAME), else the app's job name."""

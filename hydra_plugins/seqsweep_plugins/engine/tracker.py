@@ -66,11 +66,14 @@ class SweepEnd:
 
     status: SweepStatus
     counts: dict[TrialState, int]
-    best: list[dict[str, Any]]  # the best trial, or the Pareto front: trial, objective values, params
+    # The best trial, or the Pareto front: trial, objective values, what they were measured on
+    # (hydra.sweeper.best_among), params; empty when none qualifies, and `no_best` says why.
+    best: list[dict[str, Any]]
     objectives: list[str]
     directions: list[str]
     seconds: float
     message: str | None = None
+    no_best: str | None = None
 
 
 class SweepTracker:

@@ -26,6 +26,10 @@ class GridSweeperConf:
     # dict; null: the returned number). A grid needs no objective: trials without it still run.
     objectives: Any = None
     direction: Any = "maximize"
+    # Which trials a best may be named among: `{size_key, set_key, min_size}`, keys of a returned
+    # dict saying how many examples and which ones the objective was measured on; a trial measured
+    # on fewer than min_size, or on another set than most trials, is never the best. null: every trial.
+    best_among: Any = None
     # Resume a grid sweep that did not finish: `last` (the newest unfinished sweep of the same
     # command) or its parent run id; only points without a finished trial run. `never`: start anew
     # even when an unfinished sweep of the same command exists. Needs a tracker that keeps records.

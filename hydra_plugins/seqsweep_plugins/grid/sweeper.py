@@ -17,6 +17,7 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 
+from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule, BestSoFar, Candidate
 from hydra_plugins.seqsweep_plugins.engine.console import bare_key, say, short_settings
 from hydra_plugins.seqsweep_plugins.engine.errors import PointRefused, first_line
 from hydra_plugins.seqsweep_plugins.engine.executor import Job
@@ -91,8 +92,11 @@ class GridSweeper(SweepTemplate):
     def planned_trials(self, source: GridSource) -> int:
         return len(source.pending)
 
-    def best(self, source: GridSource) -> list[dict[str, Any]]:
-        return source.best(self.directions[0])
+    def best(self, source: GridSource) -> tuple[list[dict[str, Any]], str | None]:
+        best, reason = source.best(self.best_rule, self.directions[0])
+        if reason is not None and source.ended:
+            say(f"no best trial: {reason}")
+        return best, reason
 
 
 class GridSource:
@@ -121,13 +125,20 @@ class GridSource:
         number, self.next_number = self.next_number, self.next_number + 1
         return self._job(number, job.overrides, {"retry_of": job.context.tags.get("retry_of", str(job.context.number))})
 
-    def best(self, direction: str) -> list[dict[str, Any]]:
-        scored = [(job, outcome) for job, outcome in self.ended if outcome.state is TrialState.COMPLETE and outcome.values]
-        if not scored:
-            return []
-        pick = max if direction == "maximize" else min
-        job, outcome = pick(scored, key=lambda pair: pair[1].values[0])
-        return [{"trial": job.context.number, **dict(zip(self.objectives, outcome.values)), **_as_params(job.context.varying)}]
+    def best(self, rule: BestRule, direction: str) -> tuple[list[dict[str, Any]], str | None]:
+        """The best completed trial `rule` allows, as one row (none, and why, when none qualifies)."""
+        jobs = {}
+        tracker = BestSoFar(rule, direction)
+        for job, outcome in self.ended:
+            if outcome.state is TrialState.COMPLETE and outcome.values:
+                jobs[job.context.number] = job
+                tracker.add(Candidate(job.context.number, outcome.values, rule.evidence(outcome.metrics)))
+        best = tracker.best()
+        if best is None:
+            return [], tracker.reason() if tracker.added else None
+        job = jobs[best.number]
+        row = {"trial": best.number, **dict(zip(self.objectives, best.values)), **best.evidence}
+        return [{**row, **_as_params(job.context.varying)}], None
 
     def _job(self, number: int, point: list[str], tags: dict[str, str]) -> Job:
         varying = _varying(point, self.varying)

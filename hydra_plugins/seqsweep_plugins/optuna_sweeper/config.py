@@ -46,6 +46,9 @@ class OptunaSweeperConf:
     objectives: Any = None
     # maximize or minimize, or a list of them (one per objective); two make it multi-objective.
     direction: Any = "maximize"
+    # Which trials a best (or the Pareto front, or refit_best) may be chosen among:
+    # `{size_key, set_key, min_size}` (see the grid sweeper's config). null: every trial.
+    best_among: Any = None
     # Trials that end by themselves (complete, pruned, failed) the study should hold, so a re-run
     # of the same command only runs what is missing; lost trials are run again and not counted.
     n_trials: int = 20

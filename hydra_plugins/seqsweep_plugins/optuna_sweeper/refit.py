@@ -10,6 +10,7 @@ from hydra_plugins.seqsweep_plugins.engine.executor import Job
 from hydra_plugins.seqsweep_plugins.engine.hydra_private import job_error
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext
 from hydra_plugins.seqsweep_plugins.engine.loop import TrialLoop
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.results import best_trials
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.search_space import override_text
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.settings import OptunaSettings
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.source import StudySource
@@ -22,7 +23,11 @@ def refit_best(study: optuna.Study, settings: OptunaSettings, source: StudySourc
     if not study.get_trials(deepcopy=False, states=(OptunaState.COMPLETE,)):
         say("refit_best: no trial completed, nothing to refit")
         return
-    best = study.best_trial if len(settings.directions) == 1 else sorted(study.best_trials, key=lambda t: t.number)[0]
+    rows, reason = best_trials(study, settings.objectives, source.rule)
+    if rows.empty:
+        say(f"refit_best: no best trial ({reason}), nothing to refit")
+        return
+    best = study.trials[int(rows.iloc[0]["trial"])]
     varying = [override_text(key, best.params[key]) for key in best.params]
     point = varying + settings.fixed_overrides
     context = JobContext(

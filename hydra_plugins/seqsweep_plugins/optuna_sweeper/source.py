@@ -8,6 +8,7 @@ import optuna
 from omegaconf import DictConfig
 from optuna.trial import TrialState as OptunaState
 
+from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule
 from hydra_plugins.seqsweep_plugins.engine.console import say
 from hydra_plugins.seqsweep_plugins.engine.executor import Job
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext, TrialHandle
@@ -38,12 +39,15 @@ class StudySource:
         master_config: DictConfig,
         sweep_data: dict[str, Any],
         in_process: bool,
+        rule: BestRule | None = None,
     ) -> None:
         self.settings, self.study, self.storage, self.composer = settings, study, storage, composer
         self.master_config = master_config
         self.sweep_data = sweep_data
         # Jobs in this process use the asked trial itself; others open it from the storage.
         self.in_process = in_process
+        # What each trial was measured on is kept on the Optuna trial, for the best and the Pareto front.
+        self.rule = rule or BestRule()
         self.trials: dict[int, optuna.Trial] = {}
         self.running_ids: set[int] = set()
         self.ended: list[tuple[Job, Outcome]] = []
@@ -80,6 +84,8 @@ class StudySource:
             return
         self.running_ids.discard(trial_id(trial))
         if outcome.state is TrialState.COMPLETE:
+            for key, value in self.rule.evidence(outcome.metrics).items():
+                trial.set_user_attr(key, value)
             self._tell(trial, outcome.values)
         elif outcome.state is TrialState.PRUNED:
             self._tell(trial, state=OptunaState.PRUNED)

@@ -160,7 +160,14 @@ class OptunaStudySweeper(SweepTemplate):
 
     def source(self, plan: SweepPlan, sweep_data: dict[str, Any]) -> StudySource:
         return StudySource(
-            self.settings, self.study, self.storage, self.composer, self.config, sweep_data, runs_in_process(self.launcher)
+            self.settings,
+            self.study,
+            self.storage,
+            self.composer,
+            self.config,
+            sweep_data,
+            runs_in_process(self.launcher),
+            self.best_rule,
         )
 
     def planned_trials(self, source: StudySource) -> int:
@@ -175,12 +182,12 @@ class OptunaStudySweeper(SweepTemplate):
         if self.settings.refit_best and result.tally.status is SweepStatus.FINISHED:
             refit_best(self.study, self.settings, source, loop)
 
-    def best(self, source: StudySource) -> list[dict[str, Any]]:
+    def best(self, source: StudySource) -> tuple[list[dict[str, Any]], str | None]:
         say(f"study '{self.study.study_name}': {len(self.study.trials)} trials ({state_counts(self.study)})")
-        best = best_trials(self.study, self.objectives)
-        print(describe(best, self.objectives, self.directions), flush=True)
-        write_optimization_results(self.sweep_dir, best, self.objectives, self.directions)
-        return best.to_dict("records")
+        best, reason = best_trials(self.study, self.objectives, self.best_rule)
+        print(describe(best, self.objectives, self.directions, self.best_rule, reason), flush=True)
+        write_optimization_results(self.sweep_dir, best, self.objectives, self.directions, self.best_rule)
+        return best.to_dict("records"), reason
 
 
 def _check_edges(settings: OptunaSettings, composer: PointComposer) -> None:
