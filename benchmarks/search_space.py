@@ -44,6 +44,8 @@ def data_overrides(source: str, n_train: int, maxlen: int, num_words: int) -> li
         f"data.n_train={n_train}",
         f"data.maxlen={maxlen}",
         f"data.num_words={num_words}",
+        # The peers split validation off each run's training subset: ours does the same here.
+        "trainer.validation=split",
         "trainer.validation_split=0.2",
         f"trainer.epochs={MAX_EPOCHS}",
         "trainer.seed=0",

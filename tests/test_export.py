@@ -488,3 +488,5 @@ def test_the_parent_description_is_the_result_table_with_intervals_and_n(logged)
     assert gru_20.startswith(f"| gru | 20 | 3 | {mean:.4f} [{values.mean() - half:#.4g}, {values.mean() + half:#.4g}]")
     assert next(line for line in lines if line.startswith("| lstm | 60 |")).startswith("| lstm | 60 | 1 | 0.7800 |")
     assert any("one completed trial has no interval" in line for line in lines)
+    # This constructed sweep split each trial's own subset: n_val 4 to 12, no fingerprint.
+    assert "measured on different validation sets (4 to 12 examples)" in lines[-3], lines[-3]

@@ -26,11 +26,25 @@ def result_markdown(report: SweepReport) -> str:
         cells = [_cell(row[k]) for k in keys] + [str(int(row["count"])), _interval(row, test), _cell(row.get(f"{val}_mean"))]
         lines.append("| " + " | ".join(cells) + " |")
     title = f"**Result of this sweep** ({len(report.trials)} trials): {test} on the test set, mean over seeds"
-    notes = []
+    notes = [_validation_note(report.trials, val)]
     if (summary["count"] < 2).any():
         notes.append("A combination with one completed trial has no interval: sweep `trainer.seed=1,2,3` for them.")
     notes.append("`python -m src.export --out results/` writes the tables and plots of this sweep.")
     return "\n".join([title, "", *lines, "", *notes])
+
+
+def _validation_note(trials: pd.DataFrame, val: str) -> str:
+    """What `val` was measured on: one set for every trial (its size), or several."""
+    sizes = pd.to_numeric(trials.get("metrics.n_val", pd.Series(dtype=float)), errors="coerce").dropna()
+    sets = trials.get("tags.validation_fingerprint", pd.Series(dtype=object)).dropna()
+    if sets.nunique() == 1 and sizes.nunique() == 1:
+        return f"Every trial's {val} was measured on the same {int(sizes.iloc[0])} validation examples (`validation_fingerprint` {sets.iloc[0]})."
+    if len(sizes):
+        return (
+            f"The trials' {val} were measured on different validation sets ({int(sizes.min())} to {int(sizes.max())} "
+            "examples): compare them with care, or sweep with `trainer.validation=fixed`."
+        )
+    return f"No trial recorded its validation set's size; {val} may not be comparable between trials."
 
 
 def _interval(row: pd.Series, metric: str) -> str:
