@@ -161,7 +161,7 @@ def test_image_sizes_are_checked_against_the_dataset(mock_tfds):
     ("preset", "experiment", "overrides", "varied"),
     [
         ("mnist_dense", "mnist", ["model.hidden_units=[16],[16,16,16]", "optimizer.learning_rate=1e-3"], "model.hidden_units"),
-        ("mnist_cnn", "mnist", ["data.n_train=60,null", "model.filters=[4]"], "data.n_train"),
+        ("mnist_cnn", "mnist", ["data.n_train=30,null", "model.filters=[4]"], "data.n_train"),
         ("cifar10_cnn", "cifar10", ["model.filters=[4],[4,8]", "model.dropout=0.25"], "model.filters"),
     ],
 )
