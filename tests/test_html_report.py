@@ -9,8 +9,6 @@ The sweeps are built in memory (a trials table as `tidy_trials` makes it, summar
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -190,49 +188,20 @@ def test_the_page_is_self_contained_with_plotly_js_once(tmp_path):
     assert text.count('class="plotly-graph-div"') == 5
 
 
-def console_lines(chromium: str, path: Path, profile: Path) -> tuple[list[str], str]:
-    """Every console message of the page at file://path (Chromium logs them all, errors or not,
-    as INFO:CONSOLE lines) and its DOM after its scripts ran.
-
-    Parallel coordinates draw with WebGL: software WebGL (SwiftShader) asked for explicitly keeps
-    Chromium's own notice about falling back to it off the page's console."""
-    done = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--use-angle=swiftshader",
-            "--enable-unsafe-swiftshader",
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-            path.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return [line for line in done.stderr.splitlines() if ":CONSOLE" in line], done.stdout
-
-
-def test_the_console_check_sees_a_script_error(chromium, tmp_path):
+def test_the_console_check_sees_a_script_error(page_console, tmp_path):
     page = tmp_path / "broken.html"
     page.write_text("<html><body><script>notAFunction();</script></body></html>")
-    lines, _ = console_lines(chromium, page, tmp_path / "profile")
+    lines, _ = page_console(page)
     assert len(lines) == 1 and "Uncaught ReferenceError: notAFunction is not defined" in lines[0]
 
 
-def test_the_report_opens_in_chromium_silently_draws_its_plots_and_sorts_on_a_click(chromium, tmp_path):
+def test_the_report_opens_in_chromium_silently_draws_its_plots_and_sorts_on_a_click(page_console, tmp_path):
     text = write_html_report(constructed(trial_rows()), tmp_path / "out").read_text()
     # A user's click on the trials table's test_acc header, after the page's own scripts ran.
     click = "<script>[...document.querySelectorAll('#trials th')].find((h) => h.textContent === 'test_acc').click();</script>"
     clicked = tmp_path / "clicked.html"
     clicked.write_text(text.replace("</body>", click + "</body>"))
-    lines, dom = console_lines(chromium, clicked, tmp_path / "profile")
+    lines, dom = page_console(clicked)
     assert lines == []
     assert dom.count('class="plotly-graph-div js-plotly-plot"') == 5, "plotly drew every figure"
     trials = section(dom, "trials")
