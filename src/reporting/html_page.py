@@ -20,7 +20,7 @@ p.lead, p.note { color: #555; max-width: 75em; }
 p.why { color: #8a4b00; font-style: italic; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; white-space: nowrap; }
-td { max-width: 28em; overflow: hidden; text-overflow: ellipsis; }
+.scroll td { max-width: 28em; overflow: hidden; text-overflow: ellipsis; }
 th { background: #f4f4f4; }
 table.sortable th { cursor: pointer; }
 table.sortable th[data-order="asc"]::after { content: " \\25B2"; }

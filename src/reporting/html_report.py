@@ -100,9 +100,10 @@ def learning_curves_section(report: SweepReport) -> Section:
     fits = fit_lines(report.summary, report.trials, report.metric)
     figure = learning_curves(report.summary, report.trials, report.metric, fits)
     text = (
-        f"Power law error = a·n^-b fitted per line to every trial (error = 1 - metric for a fraction), "
-        f"extrapolated to {EXTRAPOLATION}x the largest size with a 95% interval. Poor fit: fewer than 3 sizes, "
-        "an error that does not fall, or R² < 0.9 on log-log axes; its prediction is not to be trusted."
+        f"Dots: single trials. Dotted: the power law error = a·n^-b fitted per line to every trial (error = 1 - metric "
+        f"for a fraction), run on to {EXTRAPOLATION}x the largest size, where a diamond and its bar give the prediction "
+        "and its 95% interval. Poor fit (an x): fewer than 3 sizes, an error that does not fall, or R² < 0.9 on "
+        "log-log axes; its prediction is not to be trusted."
     )
     fit_table = pd.DataFrame([describe(fit, report.metric) for fit in fits])
     return Section("learning-curves", title, _figure(figure, "learning-curves") + note(text) + _table(fit_table))
@@ -129,9 +130,8 @@ def parallel_section(report: SweepReport) -> Section:
     if study is None:
         return Section("parallel", title, why(f"No parallel coordinates: {why_not}."))
     figure = optuna.visualization.plot_parallel_coordinate(study, target_name=target)
-    return Section(
-        "parallel", title, note("Each line is a completed trial; drag on an axis to filter.") + _figure(figure, "parallel")
-    )
+    text = "Each line is a completed trial, coloured by its value; drag along an axis to keep only the lines crossing there."
+    return Section("parallel", title, note(text) + _figure(figure, "parallel", f"Settings and {target} of every trial"))
 
 
 def epochs_section(report: SweepReport) -> Section:
@@ -152,6 +152,15 @@ def pareto_section(report: SweepReport) -> Section:
         return Section("pareto", title, why(f"No Pareto front: {why_not}."))
     names = [name for name, _ in targets]
     figure = optuna.visualization.plot_pareto_front(study, target_names=names)
+    # Optuna shades each group of points by trial number, which means nothing in a grid sweep: one
+    # colour for the front (its traces hover as "Best Trial"), grey for the rest, and a legend.
+    for trace in figure.data:
+        front = "Best Trial" in (trace.hovertemplate or "")
+        trace.update(
+            name=f"on the front ({len(trace.x)})" if front else f"dominated ({len(trace.x)})",
+            showlegend=True,
+            marker={"color": "crimson" if front else "rgba(120,120,120,0.5)", "showscale": False, "size": 9},
+        )
     text = (
         f"{names[0]} ({targets[0][1]}) against {names[1]} ({targets[1][1]}): a trial is on the front "
         "when no other is at least as good on both and better on one. Validation, not test: choosing on "
@@ -164,7 +173,7 @@ def trials_section(report: SweepReport) -> Section:
     trials = report.trials
     settings = [k for k in shown_keys(trials, setting_columns(trials)) if trials[k].nunique(dropna=False) > 1]
     metrics = [f"metrics.{m.format(m=report.metric)}" for m in TRIAL_METRICS]
-    columns = ["run_name", "status", "model", *settings, SEED, *metrics, "wall_seconds", "pruned_at_epoch", "error"]
+    columns = ["run_name", "status", "model", *settings, SEED, *metrics, "pruned_at_epoch", "error"]
     # A column no trial has a value in (no trial pruned, none failed) says nothing.
     present = [c for c in dict.fromkeys(columns) if c in trials and trials[c].notna().any()]
     shown = masked(written_names(trials[present]))

@@ -152,7 +152,8 @@ def epoch_curves(trials: pd.DataFrame, histories: pd.DataFrame, metric: str) -> 
         markers=True,
         hover_name="run_name",
         hover_data={"status": True, "run_id": False},
-        category_orders={"model": models},
+        # Panels by size, smallest first (plotly's default is the order of first appearance).
+        category_orders={"model": models, **({panels: sorted(curves[panels].dropna().unique())} if panels else {})},
         color_discrete_map={model: rgb(model) for model in models},
         labels={column: axis_label(column), "epoch": "epoch"},
         template="plotly_white",

@@ -84,13 +84,13 @@ def _from_error(metric: str, errors: np.ndarray) -> np.ndarray:
 def describe(fit: LineFit, metric: str) -> dict[str, str]:
     """The fit as the cells of report.html's fit table."""
     if fit.fit is None:
-        return {"line": fit.name, "fit": fit.reason or "", "exponent": "", "R²": "", "prediction": ""}
+        return {"line": fit.name, "fit": fit.reason or "", "exponent b": "", "R²": "", "prediction": ""}
     size, value, low, high = fit.prediction(metric)
     interval = f"[{low:.4g}, {high:.4g}]" if not math.isnan(low) else "(no interval: one trial per size)"
     return {
         "line": fit.name,
         "fit": f"poor fit: {fit.fit.poor_fit}" if fit.fit.poor_fit else "good fit",
-        "exponent": f"{fit.fit.exponent:.3g}",
+        "exponent b": f"{fit.fit.exponent:.3g}",
         "R²": f"{fit.fit.r_squared:.3f}",
         "prediction": f"test_{metric} at n={size:,.0f}: {value:.4g} {interval}",
     }
