@@ -16,6 +16,7 @@ import optuna
 import pandas as pd
 import plotly.graph_objects as go
 
+from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.reporting.columns import short_name, written_names
 from src.reporting.html_page import Section, note, page, why
 from src.reporting.interactive import epoch_curves, learning_curves
@@ -23,7 +24,7 @@ from src.reporting.learning_fit import EXTRAPOLATION, describe, fit_lines
 from src.reporting.metrics import kind_of
 from src.reporting.overview import result_table
 from src.reporting.plots import FIT_SECONDS, N_TRAIN
-from src.reporting.report import SweepReport, comparison_table, masked
+from src.reporting.report import SweepReport, comparison_table
 from src.reporting.seed_summary import SEED, completed, setting_columns, shown_keys
 from src.reporting.study import as_study, importance_evaluator
 
@@ -55,6 +56,9 @@ def html_report(report: SweepReport) -> str:
         pareto_section(report),
         trials_section(report),
     ]
+    # Params, errors and hover texts may hold store URLs: no password leaves in the page. Masked
+    # here, at one choke point for every section (plotly.js, added by the page, holds none).
+    sections = [Section(s.id, s.title, mask_secrets(s.body)) for s in sections]
     return page(f"Sweep report: test_{report.metric}", lead, sections)
 
 
@@ -176,7 +180,7 @@ def trials_section(report: SweepReport) -> Section:
     columns = ["run_name", "status", "model", *settings, SEED, *metrics, "pruned_at_epoch", "error"]
     # A column no trial has a value in (no trial pruned, none failed) says nothing.
     present = [c for c in dict.fromkeys(columns) if c in trials and trials[c].notna().any()]
-    shown = masked(written_names(trials[present]))
+    shown = written_names(trials[present])
     text = f"Every trial ({len(trials)}), in launch order; click a header to sort. trials.csv has every column."
     return Section("trials", "Trials", note(text) + '<div class="scroll">' + _table(shown, sortable=True) + "</div>")
 

@@ -38,7 +38,7 @@ def load_sweep(parent_run_id: str, experiment_name: str | None = None) -> SweepR
     return SweepReport(parent_run_id, metric, trials, seed_summary(trials), history, sweep_objectives(parent_run_id))
 
 
-def masked(table: pd.DataFrame) -> pd.DataFrame:
+def _masked(table: pd.DataFrame) -> pd.DataFrame:
     """Params and tags may hold store URLs (tracking_uri, hydra_overrides); no password leaves in a file."""
     return table.map(lambda value: mask_secrets(value) if isinstance(value, str) else value)
 
@@ -46,11 +46,11 @@ def masked(table: pd.DataFrame) -> pd.DataFrame:
 def write_tables(report: SweepReport, out_dir: Path, pivot_spec: PivotSpec | None = None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / "trials.csv", out_dir / "summary.csv"]
-    masked(written_names(report.trials)).to_csv(written[0], index=False)
-    masked(written_names(report.summary)).to_csv(written[1], index=False)
+    _masked(written_names(report.trials)).to_csv(written[0], index=False)
+    _masked(written_names(report.summary)).to_csv(written[1], index=False)
     if pivot_spec is not None:
         written.append(out_dir / "pivot.csv")
-        masked(_keyed_columns(pivot(report.trials, pivot_spec))).to_csv(written[-1])
+        _masked(_keyed_columns(pivot(report.trials, pivot_spec))).to_csv(written[-1])
     return written
 
 
@@ -72,7 +72,7 @@ def comparison_table(report: SweepReport) -> tuple[pd.DataFrame | None, str | No
         return None, "no two values of a setting share 2 or more seeds (sweep trainer.seed to compare)"
     for column in ("mean_diff", "ci_low", "ci_high"):
         table[column] = round_values(metric, table[column], statistic=True)
-    return masked(table), None
+    return _masked(table), None
 
 
 def write_comparisons(report: SweepReport, out_dir: Path) -> tuple[list[Path], list[str]]:
