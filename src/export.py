@@ -1,4 +1,4 @@
-"""Export a sweep's trials, seed summary, optional pivot table and plots into one folder.
+"""Export a sweep's trials, seed summary, optional pivot table, plots and report.html into one folder.
 
     python -m src.export --out results/                     # the latest sweep in the store
                                                             # (compare.csv when trainer.seed was swept too)
@@ -19,6 +19,7 @@ import pandas as pd
 
 from hydra_plugins.seqsweep_plugins import mask_secrets, refuse, significant
 from src.reporting.errors import ReportError
+from src.reporting.html_report import write_html_report
 from src.reporting.pivot import parse_pivot, pivot
 from src.reporting.report import load_sweep, write_comparisons, write_plots, write_tables
 from src.reporting.runs import latest_sweep, open_store
@@ -27,7 +28,7 @@ from src.reporting.sweep_compare import compare_sweeps, find_sweep
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m src.export", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, help="folder for trials.csv, summary.csv, pivot.csv and the PNGs")
+    parser.add_argument("--out", type=Path, help="folder for trials.csv, summary.csv, pivot.csv, the PNGs and report.html")
     parser.add_argument("--experiment", help="experiment name (default: the experiment of the sweep)")
     parser.add_argument("--sweep", metavar="PARENT_RUN_ID", help="the sweep's parent run id (default: the latest sweep)")
     parser.add_argument(
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         tables = write_tables(report, args.out, pivot_spec)
         comparisons, not_compared = write_comparisons(report, args.out)
         pictures, skipped = write_plots(report, args.out)
+        pictures.append(write_html_report(report, args.out))
         tables, skipped = [*tables, *comparisons], [*not_compared, *skipped]
     except ReportError as error:
         refuse(error)

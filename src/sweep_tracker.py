@@ -262,13 +262,14 @@ class MlflowSweepTracker(SweepTracker):
         print(f"[sweep] compare {shown} trials in MLflow's UI: {url}", flush=True)
 
     def _log_plots(self) -> SweepReport | None:
-        """The result table as the parent run's description, and the comparison PNGs under plots/;
-        returns the sweep as read for them (None when it could not be read).
+        """The result table as the parent run's description, and the comparison PNGs and
+        report.html under plots/; returns the sweep as read for them (None when it could not be read).
 
         The trials are recorded already, so a plotting bug must not fail the sweep; it is
         reported on stderr and as the parent's `plots_error` tag instead of passing silently.
         """
-        # Imported here: matplotlib and scipy add about a second to every start of src.train.
+        # Imported here: matplotlib, scipy and plotly add about a second to every start of src.train.
+        from src.reporting.html_report import write_html_report
         from src.reporting.overview import result_markdown
         from src.reporting.report import load_sweep, write_plots
 
@@ -279,6 +280,8 @@ class MlflowSweepTracker(SweepTracker):
             self.client.set_tag(self.parent_run_id, "mlflow.note.content", result_markdown(report))
             with tempfile.TemporaryDirectory() as folder:
                 written, skipped = write_plots(report, Path(folder))
+                # Next to the PNGs (MLflow previews those): the interactive page of the same sweep.
+                written.append(write_html_report(report, Path(folder)))
                 for path in written:
                     self.client.log_artifact(self.parent_run_id, str(path), "plots")
             print(

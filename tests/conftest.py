@@ -180,6 +180,37 @@ def browser(chromium: str, tmp_path: Path):
 
 
 @pytest.fixture()
+def page_console(chromium: str, tmp_path: Path):
+    """`read(path) -> (console lines, DOM)`: every console message of the local page at `path` and
+    its DOM after its scripts ran, in headless Chromium with a fresh profile.
+
+    Chromium logs every console message, error or not, as an `INFO:CONSOLE` line on stderr (it does
+    not tell errors apart), so a page meant to be silent is checked for none at all. Software WebGL
+    is asked for explicitly: plotly draws parallel coordinates with WebGL, and Chromium's fallback
+    to it (with --disable-gpu) writes its own notice onto the page's console."""
+    profiles = iter(range(1000))
+
+    def read(path: Path) -> tuple[list[str], str]:
+        profile = tmp_path / f"console-profile-{next(profiles)}"
+        flags = [f for f in CHROMIUM_FLAGS if f != "--disable-gpu"] + [
+            "--use-angle=swiftshader",
+            "--enable-unsafe-swiftshader",
+        ]
+        done = subprocess.run(
+            [chromium, *flags, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
+            + ["--virtual-time-budget=15000", "--dump-dom", path.resolve().as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return [line for line in done.stderr.splitlines() if ":CONSOLE" in line], done.stdout
+
+    return read
+
+
+@pytest.fixture()
 def loopback_server(tmp_path: Path):
     """`start(command, ready_path) -> url`: runs a server command (given `{port}`) on 127.0.0.1, waits until
     GET ready_path answers 200, and stops the server and its children after the test."""

@@ -172,8 +172,19 @@ def test_summary_is_one_row_per_group_with_its_count_and_bounded_intervals(logge
     assert "ci95_low" not in summary.columns and "metric" not in summary.columns
 
 
+def test_the_export_writes_report_html_beside_the_csvs(logged, export, tmp_path):
+    _, uri = logged
+    status, out, err = export("--out", "results", cwd=tmp_path, uri=uri)
+    assert status == 0, err
+    assert "wrote results/report.html" in out.splitlines()
+    text = (tmp_path / "results" / "report.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and "hunter2" not in text
+    # lstm at 60 reviews has one seed: the result table says why it has no interval.
+    assert "A combination with one completed trial has no interval" in text
+
+
 def test_no_password_leaves_in_a_file(logged_report):
-    for path in logged_report.glob("*.csv"):
+    for path in [*logged_report.glob("*.csv"), logged_report / "report.html"]:
         assert "hunter2" not in path.read_text(), path.name
     assert "sweeper:***@db.example" in (logged_report / "trials.csv").read_text()
 
@@ -375,7 +386,7 @@ def test_a_real_sweep_logs_its_plots_on_the_parent_run(sweep, report):
     runs = read_store(folder)
     parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent["run_id"], "plots")}
-    assert artifacts == {f"plots/{name}" for name in names}
+    assert artifacts == {f"plots/{name}" for name in [*names, "report.html"]}
     assert "plots_error" not in parent.index or pd.isna(parent["tags.plots_error"])
     swept = load_sweep(parent["run_id"])
     axes = plots.learning_curve(swept.summary, swept.trials).axes[0]
@@ -386,6 +397,22 @@ def test_a_real_sweep_logs_its_plots_on_the_parent_run(sweep, report):
     assert "| model | data.n_train | n | test_acc mean [95% interval] | val_acc mean |" in parent["tags.mlflow.note.content"]
     assert parent["tags.compare_url"].startswith("http://127.0.0.1:5000/#/compare-runs?runs=")
     assert f"[sweep] compare all 12 trials in MLflow's UI: {parent['tags.compare_url']}" in sweep_output
+
+
+@pytest.mark.slow
+def test_a_real_sweeps_report_opens_in_chromium_without_a_console_message(sweep, report, page_console):
+    """The acceptance check of report.html: a 3-seed sweep on the (CI: real mini) archive."""
+    lines, dom = page_console(report / "report.html")
+    assert lines == [], lines
+    assert dom.count('class="plotly-graph-div js-plotly-plot"') == 5, "plotly drew every figure"
+    for section in ("results", "comparisons", "learning-curves", "importance", "parallel", "epochs", "pareto", "trials"):
+        assert f'<section id="{section}">' in dom, section
+    # Two sizes: each line's power law is drawn and flagged, not trusted.
+    assert dom.count("<td>poor fit: 2 training-set sizes") == 2
+    runs = read_store(sweep[0])
+    parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
+    logged = mlflow.artifacts.download_artifacts(run_id=parent["run_id"], artifact_path="plots/report.html")
+    assert "Sweep report: test_acc" in Path(logged).read_text()
 
 
 def test_one_epoch_curves_are_drawn_as_points():

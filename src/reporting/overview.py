@@ -15,25 +15,35 @@ from src.reporting.seed_summary import group_keys
 
 
 def result_markdown(report: SweepReport) -> str:
-    """One row per combination of the varied settings: n (completed trials), the test metric's
-    mean and 95% interval over seeds, and the validation metric's mean."""
-    summary = report.summary
-    keys = group_keys(summary)
-    test, val = f"test_{report.metric}", f"val_{report.metric}"
-    header = [*(short_name(k) for k in keys), "n", f"{test} mean [95% interval]", f"{val} mean"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, row in summary.iterrows():
-        cells = [_cell(row[k]) for k in keys] + [str(int(row["count"])), _interval(row, test), _cell(row.get(f"{val}_mean"))]
-        lines.append("| " + " | ".join(cells) + " |")
+    """`result_table` as Markdown, under a title line, with a note where an interval is missing."""
+    table = result_table(report)
+    test = f"test_{report.metric}"
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table.itertuples(index=False)]
     title = f"**Result of this sweep** ({len(report.trials)} trials): {test} on the test set, mean over seeds"
-    notes = [_validation_note(report.trials, val)]
-    if (summary["count"] < 2).any():
+    notes = [validation_note(report.trials, f"val_{report.metric}")]
+    if (report.summary["count"] < 2).any():
         notes.append("A combination with one completed trial has no interval: sweep `trainer.seed=1,2,3` for them.")
     notes.append("`python -m src.export --out results/` writes the tables and plots of this sweep.")
     return "\n".join([title, "", *lines, "", *notes])
 
 
-def _validation_note(trials: pd.DataFrame, val: str) -> str:
+def result_table(report: SweepReport) -> pd.DataFrame:
+    """The sweep's answer as text cells, one row per combination of the varied settings: n
+    (completed trials), the test metric's mean and 95% interval over seeds, and the validation
+    metric's mean. The parent run's description and report.html show this same table."""
+    summary = report.summary
+    keys = group_keys(summary)
+    test, val = f"test_{report.metric}", f"val_{report.metric}"
+    header = [*(short_name(k) for k in keys), "n", f"{test} mean [95% interval]", f"{val} mean"]
+    rows = [
+        [_cell(row[k]) for k in keys] + [str(int(row["count"])), _interval(row, test), _cell(row.get(f"{val}_mean"))]
+        for _, row in summary.iterrows()
+    ]
+    return pd.DataFrame(rows, columns=header, dtype=object)
+
+
+def validation_note(trials: pd.DataFrame, val: str) -> str:
     """What `val` was measured on: one set for every trial (its size), or several."""
     sizes = pd.to_numeric(trials.get("metrics.n_val", pd.Series(dtype=float)), errors="coerce").dropna()
     sets = trials.get("tags.validation_fingerprint", pd.Series(dtype=object)).dropna()

@@ -64,13 +64,10 @@ def learning_curve(summary: pd.DataFrame, trials: pd.DataFrame, metric: str = "a
     test = f"test_{metric}"
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.add_subplot()
-    line_keys = [c for c in group_keys(summary) if c != N_TRAIN]
-    groups = list(summary.groupby(line_keys, dropna=False, sort=True))
-    names = _line_names(line_keys, [label for label, _ in groups])
+    line_keys, lines = curve_lines(summary)
     dashes: dict[str, int] = {}
     any_band = False
-    for (label, line), name in zip(groups, names):
-        line = line.sort_values(N_TRAIN)
+    for label, name, line in lines:
         model = line["model"].iloc[0]
         colour, dash = model_colour(model), _DASHES[dashes.setdefault(model, 0) % len(_DASHES)]
         dashes[model] += 1
@@ -92,7 +89,7 @@ def learning_curve(summary: pd.DataFrame, trials: pd.DataFrame, metric: str = "a
             any_band = True
             mean = band[f"{test}_mean"]
             ax.errorbar(band[N_TRAIN], mean, yerr=[mean - low, high - mean], color=colour, alpha=0.4, capsize=4, fmt="none")
-        members = _members(trials, line_keys, label, f"metrics.{test}")
+        members = line_members(trials, line_keys, label, f"metrics.{test}")
         ax.scatter(members[N_TRAIN], members[f"metrics.{test}"], color=colour, s=12, alpha=0.4)
     handles, labels = ax.get_legend_handles_labels()
     if any_band:
@@ -210,7 +207,17 @@ def validation_curves(trials: pd.DataFrame, histories: pd.DataFrame, metric: str
     return fig
 
 
-def _members(trials: pd.DataFrame, keys: list[str], label, value: str) -> pd.DataFrame:
+def curve_lines(summary: pd.DataFrame) -> tuple[list[str], list[tuple[object, str, pd.DataFrame]]]:
+    """The learning curve's lines: the keys that tell them apart (every group key but data.n_train),
+    and per line its label (its values of those keys), legend name and summary rows by size."""
+    keys = [c for c in group_keys(summary) if c != N_TRAIN]
+    groups = list(summary.groupby(keys, dropna=False, sort=True))
+    names = line_names(keys, [label for label, _ in groups])
+    return keys, [(label, name, rows.sort_values(N_TRAIN)) for (label, rows), name in zip(groups, names)]
+
+
+def line_members(trials: pd.DataFrame, keys: list[str], label, value: str) -> pd.DataFrame:
+    """The completed trials of one learning-curve line (`label`: its values of `keys`) that have `value`."""
     values = label if isinstance(label, tuple) else (label,)
     mask = pd.Series(True, index=trials.index)
     for key, wanted in zip(keys, values):
@@ -219,7 +226,7 @@ def _members(trials: pd.DataFrame, keys: list[str], label, value: str) -> pd.Dat
     return trials[mask & completed & trials[value].notna()]
 
 
-def _line_names(keys: list[str], labels: list) -> list[str]:
+def line_names(keys: list[str], labels: list) -> list[str]:
     """Short legend names: the model, plus only the settings that tell apart lines of the same model.
 
     Settings one model lacks (NaN for the others, e.g. a pretrained model's encoder next to

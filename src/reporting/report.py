@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +13,7 @@ from src.reporting.columns import written_names
 from src.reporting.compare import paired_comparisons
 from src.reporting.metrics import primary_metric, round_values
 from src.reporting.pivot import PivotSpec, pivot
-from src.reporting.runs import metric_histories, sweep_trials
+from src.reporting.runs import metric_histories, sweep_objectives, sweep_trials
 from src.reporting.seed_summary import seed_summary
 from src.reporting.trials import tidy_trials
 
@@ -25,6 +25,9 @@ class SweepReport:
     trials: pd.DataFrame
     summary: pd.DataFrame
     val_history: pd.DataFrame  # run_id, step (epoch), val_<metric>
+    # What the sweeper optimized, as (metric, maximize|minimize); empty for sweeps logged before
+    # the parent run recorded it.
+    objectives: list[tuple[str, str]] = field(default_factory=list)
 
 
 def load_sweep(parent_run_id: str, experiment_name: str | None = None) -> SweepReport:
@@ -32,7 +35,7 @@ def load_sweep(parent_run_id: str, experiment_name: str | None = None) -> SweepR
     trials = tidy_trials(sweep_trials(parent_run_id, experiment_name))
     metric = primary_metric(trials)
     history = metric_histories(list(trials["run_id"]), f"val_{metric}")
-    return SweepReport(parent_run_id, metric, trials, seed_summary(trials), history)
+    return SweepReport(parent_run_id, metric, trials, seed_summary(trials), history, sweep_objectives(parent_run_id))
 
 
 def _masked(table: pd.DataFrame) -> pd.DataFrame:
@@ -60,18 +63,26 @@ def _keyed_columns(table: pd.DataFrame) -> pd.DataFrame:
     return table.set_axis(flat, axis=1)
 
 
-def write_comparisons(report: SweepReport, out_dir: Path) -> tuple[list[Path], list[str]]:
-    """compare.csv (see `compare.paired_comparisons`) on the test metric, when some pair of values
-    shares two or more seeds; else a line saying why it is left out."""
+def comparison_table(report: SweepReport) -> tuple[pd.DataFrame | None, str | None]:
+    """`compare.paired_comparisons` on the test metric, rounded and masked, when some pair of
+    values shares two or more seeds; else None and why (compare.csv and report.html show both)."""
     metric = f"test_{report.metric}"
     table = paired_comparisons(report.trials, metric)
     if table.empty or not (table["n"] >= 2).any():
-        return [], ["compare.csv: no two values of a setting share 2 or more seeds (sweep trainer.seed to compare)"]
+        return None, "no two values of a setting share 2 or more seeds (sweep trainer.seed to compare)"
     for column in ("mean_diff", "ci_low", "ci_high"):
         table[column] = round_values(metric, table[column], statistic=True)
+    return _masked(table), None
+
+
+def write_comparisons(report: SweepReport, out_dir: Path) -> tuple[list[Path], list[str]]:
+    """compare.csv (see `comparison_table`), or a line saying why it is left out."""
+    table, why_not = comparison_table(report)
+    if table is None:
+        return [], [f"compare.csv: {why_not}"]
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "compare.csv"
-    _masked(table).to_csv(path, index=False)
+    table.to_csv(path, index=False)
     return [path], []
 
 

@@ -77,3 +77,14 @@ def metric_histories(run_ids: list[str], metric: str) -> pd.DataFrame:
         for point in client.get_metric_history(run_id, metric)
     ]
     return pd.DataFrame(rows, columns=["run_id", "step", metric])
+
+
+def sweep_objectives(parent_run_id: str) -> list[tuple[str, str]]:
+    """(metric, direction) pairs the sweep optimized, from its parent run's `sweep_objectives` and
+    `sweep_directions` tags (the sweep tracker sets them); empty when the tags are missing."""
+    tags = mlflow.get_run(parent_run_id).data.tags
+    names = [name for name in tags.get("sweep_objectives", "").split(",") if name]
+    directions = [direction for direction in tags.get("sweep_directions", "").split(",") if direction]
+    if not names or len(directions) != len(names):
+        return []
+    return list(zip(names, directions))
