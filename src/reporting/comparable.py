@@ -16,7 +16,12 @@ def comparable(trials: pd.DataFrame, value: str, higher_is_better: bool = True) 
     """A mask of the trials with `value` that may be compared (same validation set, large enough),
     in launch order; and, when none may, why."""
     mask = pd.Series(False, index=trials.index)
-    rule = BestRule("n_val", "validation_fingerprint", _min_size(trials))
+    # Trials that never recorded a size or a fingerprint (other apps, older runs) are judged on what they did record.
+    rule = BestRule(
+        "n_val" if SIZE in trials.columns else None,
+        "validation_fingerprint" if FINGERPRINT in trials.columns else None,
+        _min_size(trials),
+    )
     tracker = BestSoFar(rule, "maximize" if higher_is_better else "minimize")
     for index, row in _in_launch_order(trials[trials[value].notna()]).iterrows():
         evidence = {}

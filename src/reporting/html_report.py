@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.reporting.columns import short_name, written_names
+from src.reporting.comparable import comparable
 from src.reporting.html_page import Section, note, page, why
 from src.reporting.interactive import epoch_curves, learning_curves
 from src.reporting.learning_fit import EXTRAPOLATION, describe, fit_lines
@@ -152,7 +153,11 @@ def pareto_section(report: SweepReport) -> Section:
     title = "Pareto front"
     targets, why_not = _pareto_targets(report)
     if why_not is None:
-        study = as_study(report.trials, [(f"metrics.{name}", direction) for name, direction in targets])
+        # Among trials validated on the same examples, and enough of them: the sweep's own rule.
+        first, direction = targets[0]
+        allowed, why_not = comparable(report.trials, f"metrics.{first}", direction == "maximize")
+    if why_not is None:
+        study = as_study(report.trials[allowed], [(f"metrics.{name}", direction) for name, direction in targets])
         why_not = None if study.trials else f"no completed trial has both {targets[0][0]} and {targets[1][0]}"
     if why_not is not None:
         return Section("pareto", title, why(f"No Pareto front: {why_not}."))
