@@ -188,6 +188,7 @@ def test_the_page_is_self_contained_with_plotly_js_once(tmp_path):
     assert text.count('class="plotly-graph-div"') == 5
 
 
+@pytest.mark.slow  # a Chromium start each (about 6 s)
 def test_the_console_check_sees_a_script_error(page_console, tmp_path):
     page = tmp_path / "broken.html"
     page.write_text("<html><body><script>notAFunction();</script></body></html>")
@@ -195,6 +196,7 @@ def test_the_console_check_sees_a_script_error(page_console, tmp_path):
     assert len(lines) == 1 and "Uncaught ReferenceError: notAFunction is not defined" in lines[0]
 
 
+@pytest.mark.slow  # a Chromium start each (about 6 s)
 def test_the_report_opens_in_chromium_silently_draws_its_plots_and_sorts_on_a_click(page_console, tmp_path):
     text = write_html_report(constructed(trial_rows()), tmp_path / "out").read_text()
     # A user's click on the trials table's test_acc header, after the page's own scripts ran.
