@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from src.data.binary_addition import addition_examples, load_binary_addition
+from src.data.task import TaskData
 from src.data.validation_set import ValidationMode, ValidationPlan
 
 
@@ -20,25 +21,14 @@ def test_examples_are_bits_of_the_operands_and_their_sum():
 
 
 def test_sizes_and_seed():
-    data = load_binary_addition(
-        name="binary_addition",
-        loss="mse",
-        bits=8,
-        n_train=100,
-        n_test=40,
-        seed=1,
-        validation=ValidationPlan(ValidationMode.SPLIT, split=0.2),
-    )
+    def load() -> TaskData:
+        split = ValidationPlan(ValidationMode.SPLIT, split=0.2)
+        return load_binary_addition(
+            name="binary_addition", loss="mse", bits=8, n_train=100, n_test=40, seed=1, validation=split
+        )
+
+    data, again = load(), load()
     assert data.sizes == {"n_train": 80, "n_val": 20, "n_test": 40}
-    again = load_binary_addition(
-        name="binary_addition",
-        loss="mse",
-        bits=8,
-        n_train=100,
-        n_test=40,
-        seed=1,
-        validation=ValidationPlan(ValidationMode.SPLIT, split=0.2),
-    )
     np.testing.assert_array_equal(data.x_train, again.x_train)
 
 

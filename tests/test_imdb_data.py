@@ -9,27 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.data.imdb import load_imdb, token_arrays
+from src.data.imdb import token_arrays
 from src.data.imdb_archive import DataSourceError, download_archive, read_reviews
 from src.data.validation_set import ValidationMode, ValidationPlan
+from tests.fixtures.imdb_loader import load_small_imdb
 
 
 def load(source, cache_dir, **overrides):
-    settings = dict(
-        name="imdb",
-        loss="binary_crossentropy",
-        source=str(source),
-        cache_dir=str(cache_dir),
-        num_words=2000,
-        maxlen=20,
-        truncating="pre",
-        padding="pre",
-        n_train=None,
-        n_test=None,
-        seed=0,
-        validation=ValidationPlan(ValidationMode.SPLIT, split=0.2),
-    )
-    return load_imdb(**{**settings, **overrides})
+    """These tests were written for the split of each subset: `split` mode unless a test says otherwise."""
+    return load_small_imdb(source, cache_dir, **{"validation": ValidationPlan(ValidationMode.SPLIT, split=0.2), **overrides})
 
 
 @pytest.fixture(scope="module")

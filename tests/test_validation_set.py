@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from src.data.binary_addition import load_binary_addition
-from src.data.imdb import load_imdb
 from src.data.iris import load_iris
 from src.data.regression import load_regression
 from src.data.validation_set import ValidationMode, ValidationPlan, check_fixed_sizes, draw, fixed_split
 from src.errors import ConfigError
+from tests.fixtures.imdb_loader import load_small_imdb
 
 FIXED = ValidationPlan(ValidationMode.FIXED, size=100, seed=7)
 # 600 examples, two classes of unequal size, so balance is a property of the draw, not of the data.
@@ -80,33 +80,15 @@ def test_sizes_that_fit_pass():
         check_fixed_sizes(LABELS, n_train, FIXED, "reviews")
 
 
-def imdb(mini_archive, cache_dir, **overrides):
-    settings = dict(
-        name="imdb",
-        loss="binary_crossentropy",
-        source=str(mini_archive),
-        cache_dir=str(cache_dir),
-        num_words=2000,
-        maxlen=20,
-        truncating="pre",
-        padding="pre",
-        n_train=None,
-        n_test=None,
-        seed=0,
-        validation=ValidationPlan(),
-    )
-    return load_imdb(**{**settings, **overrides})
-
-
 def test_imdb_trials_of_any_size_and_seed_share_one_fingerprinted_validation_set(mini_archive, cache_dir):
-    trials = [imdb(mini_archive, cache_dir, n_train=n, seed=seed) for n in (10, 100) for seed in (0, 1)]
+    trials = [load_small_imdb(mini_archive, cache_dir, n_train=n, seed=seed) for n in (10, 100) for seed in (0, 1)]
     assert {trial.info["validation_fingerprint"] for trial in trials} == {trials[0].info["validation_fingerprint"]}
     for trial in trials:
         np.testing.assert_array_equal(trial.x_val, trials[0].x_val)
     assert [trial.sizes["n_train"] for trial in trials] == [10, 10, 100, 100]
-    whole = imdb(mini_archive, cache_dir)  # the mini archive's 500 training reviews: 100 validate
+    whole = load_small_imdb(mini_archive, cache_dir)  # the mini archive's 500 training reviews: 100 validate
     assert whole.sizes == {"n_train": 400, "n_val": 100, "n_test": 500}
-    other = imdb(mini_archive, cache_dir, validation=ValidationPlan(seed=1))
+    other = load_small_imdb(mini_archive, cache_dir, validation=ValidationPlan(seed=1))
     assert other.info["validation_fingerprint"] != whole.info["validation_fingerprint"]
 
 
