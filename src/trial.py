@@ -13,13 +13,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from hydra_plugins.seqsweep_plugins import JobContext, bare_key, current_job, current_trial, mask_secrets, readable_number
+from src.data.validation_set import FINGERPRINT_KEY
 from src.tracking.model_artifact import log_trained_model
 from src.tracking.pruning import PruningReporter
 from src.tracking.trial_run import TrialRun
 from src.training.trainer import train
-
-# The tag, and the key of the returned metrics, naming a trial's validation set.
-VALIDATION_FINGERPRINT = "validation_fingerprint"
 
 
 def run_name(cfg: DictConfig, job: JobContext | None) -> str:
@@ -58,8 +56,8 @@ def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:
 def validation_evidence(cfg: DictConfig, info: dict) -> dict[str, str]:
     """Which examples validated the trial: the mode and the loader's fingerprint of the set."""
     evidence = {"validation": str(cfg.trainer.get("validation", "split"))}
-    if info.get("validation_fingerprint"):
-        evidence[VALIDATION_FINGERPRINT] = str(info["validation_fingerprint"])
+    if info.get(FINGERPRINT_KEY):
+        evidence[FINGERPRINT_KEY] = str(info[FINGERPRINT_KEY])
     return evidence
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
-from src.data.validation_set import ValidationMode, ValidationPlan, fingerprint
+from src.data.validation_set import FINGERPRINT_KEY, ValidationMode, ValidationPlan, fingerprint
 from src.errors import ConfigError
 
 # Training pairs are drawn in chunks of this many whatever n_train is, so that one seed's
@@ -123,5 +123,5 @@ def load_binary_addition(
         y_test=y_test,
         metrics=["acc", exact_match],
         primary_metric=primary_metric,
-        info={"validation_fingerprint": fingerprint("binary_addition", x_val, y_val)},
+        info={FINGERPRINT_KEY: fingerprint("binary_addition", x_val, y_val)},
     )

@@ -11,7 +11,7 @@ import numpy as np
 from src.data.subsets import balanced_subset
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
 from src.data.tfds_arrays import load_split
-from src.data.validation_set import ValidationMode, ValidationPlan, check_fixed_sizes, draw, fingerprint
+from src.data.validation_set import FINGERPRINT_KEY, ValidationMode, ValidationPlan, check_fixed_sizes, draw, fingerprint
 from src.errors import ConfigError
 
 
@@ -97,7 +97,7 @@ def load_image_classification(
         primary_metric=primary_metric,
         info={
             "data_seconds": time.perf_counter() - start + _charge_once(tfds_name, data_dir, read_seconds),
-            "validation_fingerprint": fingerprint(tfds_name, len(y_train_all), np.sort(val_idx)),
+            FINGERPRINT_KEY: fingerprint(tfds_name, len(y_train_all), np.sort(val_idx)),
         },
     )
 

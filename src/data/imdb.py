@@ -17,7 +17,7 @@ from src.data.sentence_encoders import SENTENCE_ENCODERS
 from src.data.subsets import balanced_subset
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs, wanted_inputs
 from src.data.tokenize import fit_vocabulary, to_padded_ids
-from src.data.validation_set import ValidationMode, ValidationPlan, check_fixed_sizes, draw, fingerprint
+from src.data.validation_set import FINGERPRINT_KEY, ValidationMode, ValidationPlan, check_fixed_sizes, draw, fingerprint
 from src.errors import ConfigError
 
 TOKEN_CACHE_VERSION = 1
@@ -321,7 +321,7 @@ def load_imdb(
             "data_seconds": time.perf_counter() - start - lookup_seconds + sum(_charge(part) for part in parts),
             "data_cache_hit": all(part.from_disk_cache for part in parts),
             "source": str(path),
-            "validation_fingerprint": fingerprint(_fingerprint(path), np.sort(val_idx)),
+            FINGERPRINT_KEY: fingerprint(_fingerprint(path), np.sort(val_idx)),
         },
         primary_metric=primary_metric,
     )

@@ -9,7 +9,7 @@ from sklearn.datasets import load_iris as bundled_iris
 
 from src.data.subsets import balanced_subset, stratified_split
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
-from src.data.validation_set import ValidationMode, ValidationPlan, fingerprint
+from src.data.validation_set import FINGERPRINT_KEY, ValidationMode, ValidationPlan, fingerprint
 from src.errors import ConfigError
 
 N_FLOWERS = 150
@@ -75,5 +75,5 @@ def load_iris(
         x_test=x[test_idx],
         y_test=y[test_idx],
         primary_metric=primary_metric,
-        info={"validation_fingerprint": fingerprint("sklearn-iris", np.sort(val_idx))},
+        info={FINGERPRINT_KEY: fingerprint("sklearn-iris", np.sort(val_idx))},
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from src.data.task import InputRequest, InputSpec, TaskData, provides_inputs
-from src.data.validation_set import ValidationMode, ValidationPlan, fingerprint
+from src.data.validation_set import FINGERPRINT_KEY, ValidationMode, ValidationPlan, fingerprint
 from src.errors import ConfigError
 
 FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -103,5 +103,5 @@ def load_regression(
         y_test=y_test,
         metrics=[primary_metric, "mae"],
         primary_metric=primary_metric,
-        info={"validation_fingerprint": fingerprint("regression", x_val, y_val)},
+        info={FINGERPRINT_KEY: fingerprint("regression", x_val, y_val)},
     )

@@ -22,6 +22,10 @@ import numpy as np
 from src.data.subsets import balanced_subset, stratified_split
 from src.errors import ConfigError
 
+# The key naming a validation set's fingerprint in a loader's `TaskData.info`, in the metrics a
+# trial returns to the sweeper (conf/config.yaml's best_among.set_key) and in its run's tags.
+FINGERPRINT_KEY = "validation_fingerprint"
+
 # The default fixed set: a fifth of the source's training examples, at most this many
 # (2,500 of IMDB's 25,000 reviews; 100 of the mini archive's 500).
 DEFAULT_MAX_SIZE = 2500

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pandas as pd
 
 from hydra_plugins.seqsweep_plugins import BestRule, BestSoFar, Candidate
+from src.data.validation_set import FINGERPRINT_KEY
 
-SIZE, FINGERPRINT, MIN_SIZE = "metrics.n_val", "tags.validation_fingerprint", "params.data.min_val_size"
+SIZE, FINGERPRINT, MIN_SIZE = "metrics.n_val", f"tags.{FINGERPRINT_KEY}", "params.data.min_val_size"
 DEFAULT_MIN_SIZE = 100  # conf/config.yaml's fallback for a data config without min_val_size
 
 
@@ -19,7 +20,7 @@ def comparable(trials: pd.DataFrame, value: str, higher_is_better: bool = True) 
     # Trials that never recorded a size or a fingerprint (other apps, older runs) are judged on what they did record.
     rule = BestRule(
         "n_val" if SIZE in trials.columns else None,
-        "validation_fingerprint" if FINGERPRINT in trials.columns else None,
+        FINGERPRINT_KEY if FINGERPRINT in trials.columns else None,
         _min_size(trials),
     )
     tracker = BestSoFar(rule, "maximize" if higher_is_better else "minimize")
@@ -28,7 +29,7 @@ def comparable(trials: pd.DataFrame, value: str, higher_is_better: bool = True) 
         if SIZE in row and pd.notna(row[SIZE]):
             evidence["n_val"] = int(row[SIZE])
         if FINGERPRINT in row and pd.notna(row[FINGERPRINT]):
-            evidence["validation_fingerprint"] = str(row[FINGERPRINT])
+            evidence[FINGERPRINT_KEY] = str(row[FINGERPRINT])
         tracker.add(Candidate(index, [float(row[value])], evidence))
     mask[[candidate.number for candidate in tracker.eligible()]] = True
     return mask, tracker.reason()

@@ -10,6 +10,7 @@ import pandas as pd
 
 from hydra_plugins.seqsweep_plugins import significant
 from src.reporting.columns import short_name
+from src.reporting.comparable import FINGERPRINT, SIZE
 from src.reporting.report import SweepReport
 from src.reporting.seed_summary import group_keys
 
@@ -45,8 +46,8 @@ def result_table(report: SweepReport) -> pd.DataFrame:
 
 def validation_note(trials: pd.DataFrame, val: str) -> str:
     """What `val` was measured on: one set for every trial (its size), or several."""
-    sizes = pd.to_numeric(trials.get("metrics.n_val", pd.Series(dtype=float)), errors="coerce").dropna()
-    sets = trials.get("tags.validation_fingerprint", pd.Series(dtype=object)).dropna()
+    sizes = pd.to_numeric(trials.get(SIZE, pd.Series(dtype=float)), errors="coerce").dropna()
+    sets = trials.get(FINGERPRINT, pd.Series(dtype=object)).dropna()
     if sets.nunique() == 1 and sizes.nunique() == 1:
         return f"Every trial's {val} was measured on the same {int(sizes.iloc[0])} validation examples (`validation_fingerprint` {sets.iloc[0]})."
     if len(sizes):

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from src.reporting.columns import short_name
+from src.reporting.comparable import FINGERPRINT
 from src.reporting.compare import FAMILY_LEVEL
 from src.reporting.errors import ReportError
 from src.reporting.report import SweepReport
@@ -25,7 +26,7 @@ from src.reporting.seed_summary import SEED, completed, setting_columns, shown_k
 
 # What decides which examples a trial was validated on; two sweeps that differ here are refused.
 VALIDATION_SETTINGS = ("params.trainer.validation_split", "params.trainer.validation", "params.trainer.validation_size")
-VALIDATION_TAG = "tags.validation_fingerprint"
+VALIDATION_TAG = FINGERPRINT  # the trials' validation sets must match too
 # Where the trials record the code and libraries they ran with (src/tracking/trial_run.py).
 PROVENANCE_TAGS = ("mlflow.source.git.commit", "tensorflow_version", "keras_version", "mlflow_version", "python_version")
 
