@@ -27,6 +27,7 @@ def run_name(cfg: DictConfig, job: JobContext | None) -> str:
         overrides = HydraConfig.get().job.override_dirname if HydraConfig.initialized() else ""
         return f"{cfg.model.name} {overrides}".strip()
     keys = [bare_key(text.split("=", 1)[0]) for text in job.varying]
+    level = f" level {job.level}" if job.level is not None else ""
     last_parts = [key.rsplit(".", 1)[-1] for key in keys]
     shown = []
     for text, key, last in zip(job.varying, keys, last_parts):
@@ -34,7 +35,7 @@ def run_name(cfg: DictConfig, job: JobContext | None) -> str:
         # A config-group choice (model=lstm) reads best as its value; a nested key by its last
         # part, unless two varying keys share it.
         shown.append(value if "." not in key else f"{last if last_parts.count(last) == 1 else key}={value}")
-    return f"{' '.join(shown)} #{job.number}".strip()
+    return f"{' '.join(shown)} #{job.number}{level}".strip()
 
 
 def run_tags(cfg: DictConfig, job: JobContext | None) -> dict[str, str]:
@@ -71,7 +72,8 @@ def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     job = current_job()
     trial = current_trial()
     verbose = cfg.trainer.verbose if cfg.trainer.verbose is not None else (0 if job is not None else 2)
-    if trial is not None and len(job.objectives) == 1:  # Optuna prunes single-objective studies only
+    # Optuna prunes single-objective studies only; with a fidelity the pruner's steps are levels, not epochs.
+    if trial is not None and job.report_epochs and len(job.objectives) == 1:
         callbacks = [*callbacks, PruningReporter(trial, job.objectives[0])]
     parent = job.sweep.get("mlflow_parent_run_id") if job is not None else None
     refit = job is not None and job.refit
@@ -86,6 +88,9 @@ def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (
         result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
         evidence = validation_evidence(cfg, result.data.info)
         run.log_result(result.metrics, result.history, result.model, tags=evidence)
+        if job is not None and job.level is not None and job.objectives[0] in result.metrics:
+            objective = job.objectives[0]
+            run.log_levels(objective, {**job.earlier_levels, job.level: result.metrics[objective]})
         if refit:
             log_trained_model(result.model, example_inputs=result.data.x_train[:5])
     m = result.metrics

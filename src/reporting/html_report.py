@@ -20,7 +20,7 @@ from hydra_plugins.seqsweep_plugins import mask_secrets
 from src.reporting.columns import short_name, written_names
 from src.reporting.comparable import comparable
 from src.reporting.html_page import Section, note, page, why
-from src.reporting.interactive import epoch_curves, learning_curves
+from src.reporting.interactive import LEVEL, epoch_curves, learning_curves, level_curves
 from src.reporting.learning_fit import EXTRAPOLATION, describe, fit_lines
 from src.reporting.metrics import kind_of
 from src.reporting.overview import result_table, validation_note
@@ -51,6 +51,7 @@ def html_report(report: SweepReport) -> str:
         results_section(report),
         comparisons_section(report),
         learning_curves_section(report),
+        levels_section(report),
         importance_section(report),
         parallel_section(report),
         epochs_section(report),
@@ -114,6 +115,27 @@ def learning_curves_section(report: SweepReport) -> Section:
     )
     fit_table = pd.DataFrame([describe(fit, report.metric) for fit in fits])
     return Section("learning-curves", title, _figure(figure, "learning-curves") + note(text) + _table(fit_table))
+
+
+def levels_section(report: SweepReport) -> Section:
+    """A fidelity sweep's ladder (hydra.sweeper.fidelity): what the search saw at each level."""
+    title = "Levels of the search"
+    objective = report.objectives[0][0] if report.objectives else f"val_{report.metric}"
+    if LEVEL not in report.trials or f"metrics.{objective}" not in report.trials:
+        return Section("levels", title, why("No levels: this sweep had no fidelity (hydra.sweeper.fidelity.key)."))
+    figure = level_curves(report.trials, objective)
+    text = (
+        f"Each configuration trained at growing levels of {_fidelity_key(report)}, each level from scratch on a larger "
+        f"nested subset and validated on the same examples; it went on only while the pruner kept it. An x ends a "
+        "configuration stopped below the top level; a circle one that reached it. "
+        "The best is chosen among those that reached the top."
+    )
+    return Section("levels", title, note(text) + _figure(figure, "levels"))
+
+
+def _fidelity_key(report: SweepReport) -> str:
+    varying = report.trials.get("tags.fidelity_key")
+    return str(varying.dropna().iloc[0]) if varying is not None and varying.notna().any() else "the fidelity key"
 
 
 def importance_section(report: SweepReport) -> Section:

@@ -164,3 +164,49 @@ def epoch_curves(trials: pd.DataFrame, histories: pd.DataFrame, metric: str) -> 
         height=460,
     )
     return figure
+
+
+LEVEL = "tags.fidelity_level"
+
+
+def level_curves(trials: pd.DataFrame, objective: str) -> go.Figure:
+    """A fidelity sweep's search as it went: per configuration (Optuna trial), its objective at
+    each level it reached (log x), one line each, coloured by model; the last point is a circle
+    where the configuration reached the top level and an x where it was stopped below it."""
+    column = f"metrics.{objective}"
+    levels = trials.dropna(subset=[LEVEL, column]).copy()
+    levels["level"] = pd.to_numeric(levels[LEVEL], errors="coerce")
+    if "tags.refit" in levels.columns:
+        levels = levels[levels["tags.refit"] != "true"]
+    top = levels["level"].max()
+    figure = go.Figure()
+    shown: set[str] = set()
+    for _, rows in levels.sort_values("level").groupby("tags.optuna_trial", sort=False):
+        model = str(rows["model"].iloc[0])
+        reached_top = rows["level"].iloc[-1] >= top
+        figure.add_scatter(
+            x=rows["level"],
+            y=rows[column],
+            mode="lines+markers",
+            line={"color": rgb(model, 0.7), "width": 1.5},
+            marker={
+                "color": rgb(model, 0.9),
+                "size": [6] * (len(rows) - 1) + [9],
+                "symbol": ["circle"] * (len(rows) - 1) + ["circle" if reached_top else "x"],
+            },
+            name=model,
+            legendgroup=model,
+            showlegend=model not in shown,
+            text=rows["run_name"],
+            hovertemplate="%{text}<br>level %{x}: %{y:.4g}<extra></extra>",
+        )
+        shown.add(model)
+    sizes = sorted(levels["level"].unique())
+    figure.update_xaxes(type="log", tickvals=sizes, ticktext=[f"{size:,.0f}" for size in sizes], title="level (log scale)")
+    figure.update_yaxes(title=axis_label(objective))
+    figure.update_layout(
+        title=f"{axis_label(objective).split(' (')[0].capitalize()} of each configuration at each level it reached",
+        height=520,
+        template="plotly_white",
+    )
+    return figure

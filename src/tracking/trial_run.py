@@ -15,6 +15,7 @@ import keras
 import mlflow
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig
 
@@ -40,7 +41,7 @@ class MlflowEpochLogger(keras.callbacks.Callback):
         metrics = {name: float(value) for name, value in (logs or {}).items() if _is_number(value)}
         self.client.log_batch(
             self.run_id,
-            metrics=[mlflow.entities.Metric(name, value, _now_ms(), epoch + 1) for name, value in metrics.items()],
+            metrics=[Metric(name, value, _now_ms(), epoch + 1) for name, value in metrics.items()],
         )
 
 
@@ -141,6 +142,19 @@ class TrialRun:
         summary = io.StringIO()
         model.summary(print_fn=lambda line, **_: summary.write(line + "\n"))
         mlflow.log_text(summary.getvalue(), "model_summary.txt")
+
+    def log_levels(self, metric: str, values: dict[int, float]) -> None:
+        """`{metric}_by_level`, one step per fidelity level measured so far (step = the level),
+        so MLflow's chart of it draws each configuration's learning curve; the per-epoch history
+        of `metric` stays as it is."""
+        client = mlflow.MlflowClient()
+        timestamp = _now_ms()
+        entries = [
+            Metric(f"{metric}_by_level", float(value), timestamp, int(level))
+            for level, value in sorted(values.items())
+            if math.isfinite(value)
+        ]
+        client.log_batch(self.run_id, metrics=entries)
 
 
 def _from_the_store(error: BaseException) -> bool:

@@ -94,15 +94,27 @@ class Progress:
         note: str = "",
         counted: bool = True,
         evidence: dict | None = None,
+        level: int | None = None,
+        next_level: int | None = None,
     ) -> str:
-        """The trial's line; a trial that does not count toward N (lost: it runs again) shows `[lost]`.
-        `evidence`: what the value was measured on (`BestRule.evidence`), for the best so far."""
+        """The trial's line; a trial that does not count toward N shows `[lost]` (it runs again)
+        or, for a level of a fidelity ladder that it climbs on from, `[>>]`.
+        `evidence`: what the value was measured on (`BestRule.evidence`), for the best so far;
+        only a trial that completed (at its top level) is a candidate."""
         self.ended += counted
-        if value is not None:
+        if value is not None and counted and state is TrialState.COMPLETE:
             self.best.add(Candidate(self.ended, [value], evidence or {}))
         elapsed = time.monotonic() - self.started
-        counter = "[lost]" if not counted else f"[{self.ended}/{self.total}]" if self.total else f"[{self.ended}]"
+        counter = (
+            ("[>>]" if next_level is not None else "[lost]")
+            if not counted
+            else f"[{self.ended}/{self.total}]"
+            if self.total
+            else f"[{self.ended}]"
+        )
         result = f"{self.objective}={significant(value)}" if value is not None else state.value
+        if level is not None:
+            result = f"level {level} {result}"
         parts = [counter, short_settings(varying), result, f"took {seconds:.1f}s", f"elapsed {clock(elapsed)}"]
         if self.total and 0 < self.ended < self.total:
             # Trials run several at a time, so the rest take about (elapsed / ended) each.
@@ -114,6 +126,8 @@ class Progress:
             parts.append(f"no best ({self.best.short_reason()})")
         if note:
             parts.append(note)
+        if next_level is not None:
+            parts.append(f"goes on to level {next_level}")
         return mask_secrets("  ".join(parts))
 
 

@@ -64,6 +64,12 @@ class JobContext:
     trial: TrialHandle | None = None
     # True for the extra job that retrains the best configuration after the search.
     refit: bool = False
+    # With a fidelity (fidelity/levels.py): the level this job runs at (its override is among
+    # `overrides`), and the trial's objective values at its earlier levels, {level: value}.
+    level: int | None = None
+    earlier_levels: dict[int, float] = field(default_factory=dict)
+    # Whether the job reports each epoch to its Optuna trial; not when levels are the pruner's steps.
+    report_epochs: bool = True
 
 
 # The current job lives in this module, which Hydra's plugin scan never executes (engine/ has

@@ -42,7 +42,10 @@ class TrialSource(Protocol):
         """The next trial to run, or None when the budget is reached or nothing is left."""
         ...
 
-    def record(self, job: Job, outcome: Outcome) -> None: ...
+    def record(self, job: Job, outcome: Outcome) -> Outcome | None:
+        """Record a job's end; returns what it means for its trial when that differs from the
+        job's own outcome (a level of a fidelity ladder: the trial goes on, or was stopped there)."""
+        ...
 
     def rerun(self, job: Job) -> Job:
         """A new trial with the parameters of `job`, whose worker died; it names the trial it repeats."""
@@ -105,7 +108,8 @@ class TrialLoop:
         job.overrides = [*job.overrides, *self.job_overrides]
         self.tracker.on_trial_submitted(job.context)
         if self.executor.slots > 1:  # one at a time, a trial's start is the previous one's end line
-            say(f"trial #{job.context.number} starts: {short_settings(job.context.varying)}")
+            level = f" at level {job.context.level}" if job.context.level is not None else ""
+            say(f"trial #{job.context.number} starts{level}: {short_settings(job.context.varying)}")
         self.submitted_at[id(job)] = time.monotonic()
         self.executor.submit(job)
 
@@ -125,11 +129,15 @@ class TrialLoop:
     def _ended(self, end: JobEnd) -> None:
         job = end.job
         self.nodes.check(end.node_info)
-        outcome = self.read(end)
         seconds = time.monotonic() - self.submitted_at.pop(id(job), time.monotonic())
+        job_outcome = self.read(end)
+        outcome = self.source.record(job, job_outcome) or job_outcome
+        if outcome.next_level is not None:  # a level of the trial's ladder: it goes on, nothing counted
+            self._tell_tracker(end, outcome, seconds)
+            self._print(job, outcome, seconds)
+            return
         origin = _origin(job)
         decision = lifecycle.trial_ended(outcome, job.context.number, origin, self.tally, self.rules)
-        self.source.record(job, outcome)
         self.tally.record(outcome, origin, decision)
         self._tell_tracker(end, outcome, seconds)
         self._print(job, outcome, seconds)
@@ -153,7 +161,10 @@ class TrialLoop:
         value = outcome.values[0] if outcome.values else None
         note = f"({first_sentence(outcome.error)})" if outcome.error and outcome.state is not TrialState.COMPLETE else ""
         evidence = self.progress.rule.evidence(outcome.metrics)
-        line = self.progress.line(job.context.varying, outcome.state, value, seconds, note, outcome.state.counted, evidence)
+        counted = outcome.state.counted and outcome.next_level is None
+        line = self.progress.line(
+            job.context.varying, outcome.state, value, seconds, note, counted, evidence, outcome.level, outcome.next_level
+        )
         print(line, flush=True)
 
     def _stop(self, stop: Stop) -> None:

@@ -45,6 +45,10 @@ class Outcome:
     # True when every trial would fail the same way (the objectives name no returned metric):
     # the sweep stops instead of training the rest for nothing.
     settings_error: bool = False
+    # With a fidelity: the level the job ran at, and the level its trial goes on to (None: the
+    # trial ended with this job; set by the source, which decides whether a trial climbs on).
+    level: int | None = None
+    next_level: int | None = None
 
 
 def lost(reason: str) -> Outcome:

@@ -75,6 +75,13 @@ class OptunaSweeperConf:
     timeout: Optional[float] = None
     # After the search, train the best configuration once more as a job marked `refit`.
     refit_best: bool = False
+    # Training-set size (or any integer setting) as the search's fidelity: each trial climbs the
+    # levels min, min x reduction_factor, ..., max of `key`, one job per level, and the pruner
+    # (successive halving or Hyperband, resources filled in from here) stops poor ones early;
+    # `curve_stop: true` adds the learning-curve rule. Off while `key` is null.
+    fidelity: Any = field(
+        default_factory=lambda: {"key": None, "min": None, "max": None, "reduction_factor": 3, "curve_stop": False}
+    )
     # `module.function` called with each composed point (hydra node removed), or a node
     # `{_target_: module.function, _partial_: true, ...}` with settings for it; raising refuses the point.
     point_check: Any = None

@@ -29,7 +29,9 @@ def refit_best(study: optuna.Study, settings: OptunaSettings, source: StudySourc
         return
     best = study.trials[int(rows.iloc[0]["trial"])]
     varying = [override_text(key, best.params[key]) for key in best.params]
-    point = varying + settings.fixed_overrides
+    # With a fidelity, the chosen configuration is refit at the top level (where it was chosen).
+    top = [settings.fidelity.override(settings.fidelity.max)] if settings.fidelity else []
+    point = varying + settings.fixed_overrides + top
     context = JobContext(
         number=best.number,
         overrides=point,

@@ -17,8 +17,11 @@ from hydra.utils import get_class, get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution
 
-from hydra_plugins.seqsweep_plugins.engine.console import say
+from hydra_plugins.seqsweep_plugins.engine.console import bare_key, say
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
+from hydra_plugins.seqsweep_plugins.fidelity.levels import SETTING as FIDELITY
+from hydra_plugins.seqsweep_plugins.fidelity.levels import Fidelity
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.ladder import level_pruner_settings
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.search_space import grid_values, parse_search_space
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import default_study_name
 
@@ -37,6 +40,7 @@ class OptunaOptions:
     params: Any
     custom_search_space: str | None
     refit_best: bool
+    fidelity: Any = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class OptunaSettings:
     pruner: optuna.pruners.BasePruner
     custom_search_space: Callable[[DictConfig, optuna.Trial], Any] | None
     refit_best: bool
+    fidelity: Fidelity | None = None
 
     @property
     def fixed_overrides(self) -> list[str]:
@@ -85,6 +90,9 @@ def build_settings(
     sampler_settings = _plain(options.sampler)
     sampler, n_trials = _sampler(sampler_settings, distributions, options.n_trials)
     pruner_settings = _plain(options.pruner) or None
+    fidelity = _fidelity(options.fidelity, distributions, fixed, objectives)
+    if fidelity is not None:
+        pruner_settings = level_pruner_settings(pruner_settings, fidelity)
     return OptunaSettings(
         objectives=tuple(objectives),
         directions=tuple(directions),
@@ -102,7 +110,31 @@ def build_settings(
         pruner=_pruner(pruner_settings, len(objectives)),
         custom_search_space=_custom_search_space(options.custom_search_space),
         refit_best=bool(options.refit_best),
+        fidelity=fidelity,
     )
+
+
+def _fidelity(
+    setting: Any, distributions: dict[str, BaseDistribution], fixed: dict[str, str], objectives: Sequence[str]
+) -> Fidelity | None:
+    """The checked fidelity; its key may be neither searched nor fixed (each level sets it)."""
+    fidelity = Fidelity.from_setting(_plain(setting))
+    if fidelity is None:
+        return None
+    keys = {bare_key(key) for key in [*distributions, *fixed]}
+    if fidelity.key in keys:
+        raise ConfigError(
+            f"{FIDELITY}.key",
+            fidelity.key,
+            "a key that is neither in the search space nor set for every trial: each level of a trial sets it",
+        )
+    if len(objectives) != 1:
+        raise ConfigError(
+            f"{FIDELITY}.key",
+            fidelity.key,
+            "null with two or more objectives: Optuna reports levels of single-objective trials only",
+        )
+    return fidelity
 
 
 def reseeded_sampler(settings: OptunaSettings, existing: int) -> optuna.samplers.BaseSampler | None:

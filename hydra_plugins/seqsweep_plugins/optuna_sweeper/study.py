@@ -55,10 +55,11 @@ def retried_trial_number(trial: FrozenTrial) -> int | None:
         return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
 
 
-def enqueue_rerun(study: optuna.Study, trial: FrozenTrial) -> None:
-    """A WAITING copy of the failed `trial`, naming the trial it repeats."""
+def enqueue_rerun(study: optuna.Study, trial: FrozenTrial, keep_levels: bool = False) -> None:
+    """A WAITING copy of the failed `trial`, naming the trial it repeats; with `keep_levels` (a
+    fidelity's ladder) it inherits the values reported at the levels the trial finished."""
     with heartbeat_apis():
-        RetryAsNewAttempt(max_retry=None)(study, trial)
+        RetryAsNewAttempt(max_retry=None, inherit_intermediate_values=keep_levels)(study, trial)
 
 
 class RetryAsNewAttempt(RetryHeartbeatStaleTrialCallback):
@@ -75,9 +76,9 @@ class RetryAsNewAttempt(RetryHeartbeatStaleTrialCallback):
         super().__call__(study, attempt)
 
 
-def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.storages.BaseStorage:
+def open_storage(url: str | None, heartbeat_interval: int | None, keep_levels: bool = False) -> optuna.storages.BaseStorage:
     """RDBStorage for `url` (a relative SQLite path is taken from the working directory and its
-    folder created), or an in-memory storage for None."""
+    folder created), or an in-memory storage for None. `keep_levels`: see enqueue_rerun."""
     if url is None:
         return optuna.storages.InMemoryStorage()
     url = absolute_url(url)
@@ -89,7 +90,11 @@ def open_storage(url: str | None, heartbeat_interval: int | None) -> optuna.stor
         with database_lock(url, "schema"):
             # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
             with heartbeat_apis():
-                return RDBStorage(url, heartbeat_stale_trial_callback=RetryAsNewAttempt(max_retry=None), **heartbeat)
+                return RDBStorage(
+                    url,
+                    heartbeat_stale_trial_callback=RetryAsNewAttempt(max_retry=None, inherit_intermediate_values=keep_levels),
+                    **heartbeat,
+                )
     except Exception as error:  # noqa: BLE001 - any driver or connection error becomes the one-line config error
         reason = first_line(error)
         raise ConfigError(
@@ -130,7 +135,9 @@ def default_study_name(
     return f"{experiment}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
 
 
-def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[str]:
+def recover_abandoned_trials(
+    study: optuna.Study, storage: optuna.storages.BaseStorage, keep_levels: bool = False
+) -> list[str]:
     """Fail the RUNNING trials whose process is gone, as infrastructure failures that run again;
     returns one line per trial saying why."""
     if not isinstance(storage, RDBStorage):
@@ -143,7 +150,7 @@ def recover_abandoned_trials(study: optuna.Study, storage: optuna.storages.BaseS
             storage.set_trial_user_attr(key, "error", f"its sweep process ({worker}) died")
             storage.set_trial_user_attr(key, "failure", INFRASTRUCTURE)
             storage.set_trial_state_values(key, TrialState.FAIL)
-            enqueue_rerun(study, storage.get_trial(key))
+            enqueue_rerun(study, storage.get_trial(key), keep_levels)
             recovered.append(
                 f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again"
             )

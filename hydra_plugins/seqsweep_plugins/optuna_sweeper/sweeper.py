@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from omegaconf import OmegaConf
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
 
 from hydra_plugins.seqsweep_plugins.engine.console import bare_key, quiet_loggers, say
@@ -33,6 +34,8 @@ from hydra_plugins.seqsweep_plugins.engine.points import PointComposer
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
 from hydra_plugins.seqsweep_plugins.engine.template import SweepPlan, SweepTemplate
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepStart
+from hydra_plugins.seqsweep_plugins.fidelity.levels import SETTING as FIDELITY
+from hydra_plugins.seqsweep_plugins.fidelity.levels import Fidelity
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.refit import refit_best
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.results import (
     best_trials,
@@ -73,11 +76,22 @@ class OptunaStudySweeper(SweepTemplate):
         params: Any = None,
         custom_search_space: str | None = None,
         refit_best: bool = False,
+        fidelity: Any = None,
         **common: Any,
     ) -> None:
         super().__init__(**common)
         self.options = OptunaOptions(
-            sampler, pruner, n_trials, n_jobs, storage, study_name, heartbeat_interval, params, custom_search_space, refit_best
+            sampler,
+            pruner,
+            n_trials,
+            n_jobs,
+            storage,
+            study_name,
+            heartbeat_interval,
+            params,
+            custom_search_space,
+            refit_best,
+            fidelity,
         )
 
     def plan(self, arguments: list[str]) -> SweepPlan:
@@ -97,7 +111,9 @@ class OptunaStudySweeper(SweepTemplate):
         """Create or load the study, check it searches the same space, recover trials of dead processes."""
         settings = self.settings
         quiet_loggers("optuna")
-        self.storage = open_storage(settings.storage_url, settings.heartbeat_interval)
+        self.storage = open_storage(
+            settings.storage_url, settings.heartbeat_interval, keep_levels=settings.fidelity is not None
+        )
         try:
             self.study = optuna.create_study(
                 storage=self.storage,
@@ -115,7 +131,7 @@ class OptunaStudySweeper(SweepTemplate):
             ) from None
         _check_same_search_space(self.study, settings.distributions)
         self.existing = len(self.study.trials)
-        for line in recover_abandoned_trials(self.study, self.storage):
+        for line in recover_abandoned_trials(self.study, self.storage, keep_levels=settings.fidelity is not None):
             say(line)
         reseeded = reseeded_sampler(settings, self.existing)
         if reseeded is not None:
@@ -135,13 +151,16 @@ class OptunaStudySweeper(SweepTemplate):
             f"n_jobs={settings.n_jobs}; sampler {settings.sampler_settings.get('_target_')}, pruner {pruner}",
         ]
         lines += [f"  {key}: {describe_distribution(d)}" for key, d in settings.distributions.items()]
+        if settings.fidelity:
+            lines.append(_ladder_line(settings.fidelity))
         if plan.fixed:
             lines.append(f"  every trial: {' '.join(plan.fixed)}")
         return lines
 
     def announce(self, plan: SweepPlan) -> str:
         goals = ", ".join(f"{d} {o}" for o, d in zip(self.objectives, self.directions))
-        return f"Optuna search of {', '.join(plan.varying)}: {goals}; n_trials={self.settings.n_trials}"
+        ladder = f"; {_ladder_line(self.settings.fidelity).strip()}" if self.settings.fidelity else ""
+        return f"Optuna search of {', '.join(plan.varying)}: {goals}; n_trials={self.settings.n_trials}{ladder}"
 
     def header(self, plan: SweepPlan, sweep_dir: Path) -> str:
         return f"Optuna study '{self.study.study_name}': {self.existing} trial(s) so far; folder {sweep_dir}"
@@ -179,6 +198,8 @@ class OptunaStudySweeper(SweepTemplate):
             yield
 
     def after_trials(self, result: LoopResult, source: StudySource, loop: TrialLoop) -> None:
+        for line in source.stop_climbing(result.tally.message or "the sweep stopped"):
+            say(line)
         if self.settings.refit_best and result.tally.status is SweepStatus.FINISHED:
             refit_best(self.study, self.settings, source, loop)
 
@@ -190,20 +211,45 @@ class OptunaStudySweeper(SweepTemplate):
         return best.to_dict("records"), reason
 
 
+def _ladder_line(fidelity: Fidelity) -> str:
+    curve = ", learning-curve rule on" if fidelity.curve_stop else ""
+    return f"  levels of {fidelity.key}: {', '.join(map(str, fidelity.levels))} (one job each{curve})"
+
+
 def _check_edges(settings: OptunaSettings, composer: PointComposer) -> None:
-    """Every choice and both ends of every range and interval, each with the other keys at their first value."""
+    """Every choice and both ends of every range and interval, each with the other keys at their
+    first value; with a fidelity, at its top level, and the first point at its lowest level too."""
     distributions = settings.distributions
+    fidelity = settings.fidelity
     first = {key: override_text(key, edge_values(d)[0]) for key, d in distributions.items()}
-    base = [*first.values(), *settings.fixed_overrides]
+    top = [fidelity.override(fidelity.max)] if fidelity else []
+    base = [*first.values(), *settings.fixed_overrides, *top]
     points = [base] + [
         [override_text(key, value) if k == key else text for k, text in first.items()] + base[len(first) :]
         for key, d in distributions.items()
         for value in edge_values(d)[1:]
     ]
+    if fidelity:
+        _check_fidelity_key(fidelity, composer, base)
+        points.append([*first.values(), *settings.fixed_overrides, fidelity.override(fidelity.min)])
     for point in points:
         error = composer.error(point)
         if error is not None:
             raise PointRefused(error)
+
+
+def _check_fidelity_key(fidelity: Fidelity, composer: PointComposer, point: list[str]) -> None:
+    """The fidelity's key must be an integer setting of the app's config (or one that is null by default)."""
+    try:
+        value = OmegaConf.select(composer.compose(point[:-1]), fidelity.key, throw_on_missing=False, default=_ABSENT)
+    except Exception:  # noqa: BLE001 - composition errors are reported by the edge check
+        return
+    if value is _ABSENT or isinstance(value, bool) or not (value is None or isinstance(value, int)):
+        found = "no such key" if value is _ABSENT else f"it is {value!r}"
+        raise ConfigError(f"{FIDELITY}.key", fidelity.key, f"an integer setting of the app's config ({found})")
+
+
+_ABSENT = object()
 
 
 def _check_same_search_space(study: optuna.Study, distributions: dict[str, BaseDistribution]) -> None:
