@@ -1,8 +1,9 @@
 """Which search finds the best IMDB model in a given wall time: our Optuna sweeper, plain Optuna, Keras Tuner.
 
 Every method searches the same space (benchmarks/search_space.py) on the same data (n_train
-5000, 20% of it validation, maxlen 100, 10,000 words, at most 4 epochs per trial) for the same
-wall budget, once per seed, each as its own process from a warm data cache:
+5000, validated on the app's fixed 2,500 reviews outside them (--validation split: 20% of the
+5000, as before data-size fidelity), maxlen 100, 10,000 words, at most 4 epochs per trial) for
+the same wall budget, once per seed, each as its own process from a warm data cache:
 
     ours_random, ours_tpe, ours_tpe_median, ours_tpe_hyperband
         `python -m src.train -m hydra/sweeper=optuna ... hydra.sweeper.timeout=BUDGET`, each in a
@@ -10,13 +11,19 @@ wall budget, once per seed, each as its own process from a warm data cache:
         (trainer.evaluate_test=false), as the peers do;
     ours_tpe_median_test
         the same as ours_tpe_median with the default per-trial evaluation of the full test set;
+    ours_tpe_fidelity, ours_tpe_fidelity_curve
+        TPE with the training-set size as the fidelity (hydra.sweeper.fidelity: levels from
+        --fidelity-min to n_train by 3, Optuna's successive-halving pruner), the second with the
+        learning-curve rule too; every level is validated on the same fixed set;
     plain_optuna   TPE + median pruner written by hand over the project's loader and builder;
     keras_tuner    Keras Tuner's Hyperband (max_epochs 4, factor 3) over the same builder.
 
 Afterwards each run's chosen configuration is trained once more (4 epochs, same data and seed)
 and evaluated on the full 25,000-review test set. Results go to benchmarks/results/<stamp>/:
 runs.csv (one row per method and seed), trials.csv, summary.csv (mean and 95% interval per
-method), best_val_acc_vs_time.png, and the working folders of our sweeps (their stores).
+method), paired.csv (with plain_optuna among the methods: each method's time to reach plain
+Optuna's median best, as a ratio to plain Optuna's paired by seed, geometric mean and 95%
+interval), best_val_acc_vs_time.png, and the working folders of our sweeps (their stores).
 
     python benchmarks/search_efficiency.py --source ../shared/data/aclImdb_v1_labeled.tar.gz [--budget 180] [--seeds 3]
     python benchmarks/search_efficiency.py --smoke      # mini archive, a few seconds per method, 1 seed
@@ -73,6 +80,18 @@ OURS = {
     },
 }
 OURS["ours_tpe_median_test"] = {**OURS["ours_tpe_median"], "evaluate_test": True}
+# Training-set size as the fidelity (hydra.sweeper.fidelity): levels from --fidelity-min up to
+# the benchmark's n_train by a factor of 3, judged by Optuna's successive-halving pruner.
+OURS["ours_tpe_fidelity"] = {
+    "sampler": {"_target_": "optuna.samplers.TPESampler", "n_startup_trials": 5},
+    "pruner": {"_target_": "optuna.pruners.SuccessiveHalvingPruner"},
+    "evaluate_test": False,
+    "fidelity": {"key": "data.n_train", "reduction_factor": 3},
+}
+OURS["ours_tpe_fidelity_curve"] = {
+    **OURS["ours_tpe_fidelity"],
+    "fidelity": {**OURS["ours_tpe_fidelity"]["fidelity"], "curve_stop": True},
+}
 PEERS = ["plain_optuna", "keras_tuner"]
 METHODS = [*OURS, *PEERS]
 
@@ -86,6 +105,8 @@ class Setup:
     env: dict[str, str]
     # Our sweeper without `hydra.sweeper.timeout` (or --ours-trials): a trial count instead.
     ours_trials: int | None
+    n_train: int = 5000
+    fidelity_min: int = 1000
 
 
 def sweeper_has_timeout() -> bool:
@@ -95,7 +116,7 @@ def sweeper_has_timeout() -> bool:
     return "timeout" in {field.name for field in dataclasses.fields(OptunaSweeperConf)}
 
 
-def write_preset(method: str, seed: int, workdir: Path) -> Path:
+def write_preset(method: str, seed: int, workdir: Path, setup: Setup | None = None) -> Path:
     """The method's sweep as a preset in `workdir/conf/bench/search.yaml` (returns `workdir/conf`).
 
     A preset rather than command-line overrides: `hydra.sweeper.params` and `pruner` default
@@ -118,29 +139,36 @@ def write_preset(method: str, seed: int, workdir: Path) -> Path:
             },
         },
     }
+    if "fidelity" in settings:
+        top = setup.n_train if setup else 5000
+        low = setup.fidelity_min if setup else 1000
+        preset["hydra"]["sweeper"]["fidelity"] = {**settings["fidelity"], "min": low, "max": top}
     path = workdir / "conf" / "bench" / "search.yaml"
     path.parent.mkdir(parents=True)
     path.write_text("# @package _global_\n" + OmegaConf.to_yaml(preset))
     return workdir / "conf"
 
 
-def ours_command(config_dir: Path, setup: Setup) -> list[str]:
+def ours_command(config_dir: Path, setup: Setup, method: str = "") -> list[str]:
     budget = (
         [f"hydra.sweeper.n_trials={setup.ours_trials}"]
         if setup.ours_trials
         else ["hydra.sweeper.n_trials=100000", f"hydra.sweeper.timeout={setup.budget:g}"]
     )
-    return [sys.executable, "-m", "src.train", f"--config-dir={config_dir}", "+bench=search", *budget, *setup.overrides]
+    overrides = setup.overrides
+    if "fidelity" in OURS.get(method, {}):  # each level sets data.n_train; the top level is n_train
+        overrides = [o for o in overrides if not o.startswith("data.n_train=")]
+    return [sys.executable, "-m", "src.train", f"--config-dir={config_dir}", "+bench=search", *budget, *overrides]
 
 
 def run_ours(method: str, seed: int, setup: Setup) -> dict[str, Any]:
     """One sweep of our sweeper in a fresh folder; trials and times read back from its stores."""
     workdir = setup.out / "sweeps" / f"{method}-seed{seed}"
     workdir.mkdir(parents=True)
-    config_dir = write_preset(method, seed, workdir)
+    config_dir = write_preset(method, seed, workdir, setup)
     launched = time.time()
     done = subprocess.run(
-        ours_command(config_dir, setup), cwd=workdir, env=setup.env, capture_output=True, text=True, check=False
+        ours_command(config_dir, setup, method), cwd=workdir, env=setup.env, capture_output=True, text=True, check=False
     )
     wall = time.time() - launched
     (workdir / "stdout.txt").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
@@ -171,26 +199,29 @@ def read_ours(workdir: Path, launched: float) -> dict[str, Any]:
     mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}")
     client = mlflow.MlflowClient()
     runs = mlflow.search_runs(search_all_experiments=True)
-    # Trial runs carry the Optuna trial number; the sweep's parent run does not.
+    # Trial runs carry the Optuna trial number; the sweep's parent run does not. With a fidelity
+    # a trial has one run per level it reached: its time in Keras is theirs together.
     runs = runs[runs["tags.optuna_trial"].notna()] if "tags.optuna_trial" in runs else runs.iloc[0:0]
-    by_number = {int(run["tags.optuna_trial"]): run for _, run in runs.iterrows()}
+    by_number: dict[int, list[Any]] = {}
+    for _, run in runs.iterrows():
+        by_number.setdefault(int(run["tags.optuna_trial"]), []).append(run)
     in_run_overheads = []
     for trial in trials:
-        run = by_number.get(trial["number"])
-        if run is None:
-            trial.update(fit_s=float("nan"), eval_s=float("nan"))
-            continue
-        fit = run.get("metrics.fit_seconds")
-        if pd.isna(fit):
-            # A pruned run logs no fit_seconds; its epochs' own times are what fit spent.
-            fit = sum(m.value for m in client.get_metric_history(run["run_id"], "epoch_seconds"))
-        evaluate, data = (
-            0.0 if pd.isna(run.get(k)) else float(run.get(k)) for k in ("metrics.eval_seconds", "metrics.data_seconds")
-        )
-        trial.update(fit_s=float(fit), eval_s=evaluate)
-        if run["status"] == "FINISHED":
-            duration = (run["end_time"] - run["start_time"]).total_seconds()
-            in_run_overheads.append(duration - fit - evaluate - data)
+        fit_total, eval_total = float("nan"), float("nan")
+        for run in by_number.get(trial["number"], []):
+            fit = run.get("metrics.fit_seconds")
+            if pd.isna(fit):
+                # A pruned run logs no fit_seconds; its epochs' own times are what fit spent.
+                fit = sum(m.value for m in client.get_metric_history(run["run_id"], "epoch_seconds"))
+            evaluate, data = (
+                0.0 if pd.isna(run.get(k)) else float(run.get(k)) for k in ("metrics.eval_seconds", "metrics.data_seconds")
+            )
+            fit_total = float(fit) + (0.0 if np.isnan(fit_total) else fit_total)
+            eval_total = evaluate + (0.0 if np.isnan(eval_total) else eval_total)
+            if run["status"] == "FINISHED":
+                duration = (run["end_time"] - run["start_time"]).total_seconds()
+                in_run_overheads.append(duration - fit - evaluate - data)
+        trial.update(fit_s=fit_total, eval_s=eval_total)
     best = study.best_trial
     return {
         "trials": trials,
@@ -286,6 +317,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         "best_val_acc",
         "refit_test_acc",
         "seconds_to_best",
+        "seconds_to_target",
         "trials",
         "epochs_trained",
         "startup_s",
@@ -295,10 +327,65 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for method, group in runs.groupby("method", sort=False):
         row = {"method": method, "seeds": len(group)}
-        for column in columns:
+        for column in (c for c in columns if c in group):
             row[f"{column}_mean"] = group[column].mean()
             row[f"{column}_ci95"] = interval95(group[column])
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def seconds_to_target(trials: pd.DataFrame, runs: pd.DataFrame, reference: str = "plain_optuna") -> tuple[float, pd.Series]:
+    """The target (the reference method's median best val_acc over its seeds) and, per run, the
+    seconds from launch until a complete trial reached it (NaN: never, within the run)."""
+    target = float(runs.loc[runs["method"] == reference, "best_val_acc"].median())
+    reached = []
+    for _, row in runs.iterrows():
+        mine = trials[(trials["method"] == row["method"]) & (trials["seed"] == row["seed"]) & trials["value"].notna()]
+        hits = mine.loc[mine["value"] >= target - 1e-12, "end_s"]
+        reached.append(float(hits.min()) if len(hits) else float("nan"))
+    return target, pd.Series(reached, index=runs.index)
+
+
+def paired_ratios(runs: pd.DataFrame, reference: str = "plain_optuna") -> pd.DataFrame:
+    """Per method, the ratio of its time to the target to the reference's, paired by seed: the
+    geometric mean over seeds and its 95% t interval (on log ratios). A run that never reached
+    the target counts with its whole wall time, a lower bound of its time to the target (so a
+    ratio against a reference that missed it is too high, one of a method that missed it too low);
+    `both_reached` says how many pairs are exact."""
+    from scipy import stats
+
+    base = runs[runs["method"] == reference].set_index("seed")
+    rows = []
+    for method, group in runs[runs["method"] != reference].groupby("method", sort=False):
+        mine = group.set_index("seed")
+        seeds = sorted(set(mine.index) & set(base.index))
+        if not seeds:
+            continue
+
+        def bounded(frame: pd.DataFrame, seed: int) -> float:
+            value = frame.loc[seed, "seconds_to_target"]
+            return float(frame.loc[seed, "wall_s"]) if pd.isna(value) else float(value)
+
+        logs = np.log([bounded(mine, seed) / bounded(base, seed) for seed in seeds])
+        n = len(logs)
+        half = float(stats.t.ppf(0.975, n - 1) * logs.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        rows.append(
+            {
+                "method": method,
+                "reference": reference,
+                "pairs": n,
+                "both_reached": int(
+                    sum(
+                        mine.loc[s, "seconds_to_target"] == mine.loc[s, "seconds_to_target"]
+                        and base.loc[s, "seconds_to_target"] == base.loc[s, "seconds_to_target"]
+                        for s in seeds
+                    )
+                ),
+                "ratio_geomean": float(np.exp(logs.mean())),
+                "ratio_ci95_low": float(np.exp(logs.mean() - half)),
+                "ratio_ci95_high": float(np.exp(logs.mean() + half)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -362,13 +449,19 @@ def main() -> None:
     parser.add_argument("--maxlen", type=int, default=100)
     parser.add_argument("--num-words", type=int, default=10000)
     parser.add_argument("--ours-trials", type=int, help="our sweeper runs this many trials instead of the time budget")
+    parser.add_argument("--validation", choices=("fixed", "split"), default="fixed", help="see search_space.data_overrides")
+    parser.add_argument("--fidelity-min", type=int, default=1000, help="lowest level of the data-size fidelity methods")
     parser.add_argument("--smoke", action="store_true", help="mini archive, small data, 8 s per method, 1 seed")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/search-<stamp>")
+    parser.add_argument(
+        "--finish", action="store_true", help="refit and summarize the searches an interrupted run left in --out"
+    )
     args = parser.parse_args()
     if args.smoke:
         mini = ROOT.parent / "shared" / "data" / "aclImdb_mini.tar.gz"
         args.source = os.environ.get("SEQSWEEP_TEST_ARCHIVE", str(mini))
         args.budget, args.seeds, args.n_train, args.maxlen, args.num_words = 8.0, 1, 100, 20, 1000
+        args.fidelity_min = 25
     methods = args.methods.split(",")
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
@@ -384,9 +477,21 @@ def main() -> None:
     env.pop("MLFLOW_TRACKING_URI", None)
     env.setdefault("SEQSWEEP_CACHE_DIR", str(out / "data-cache"))
     source = str(Path(args.source).resolve())
-    setup = Setup(
-        source, data_overrides(source, args.n_train, args.maxlen, args.num_words), args.budget, out, env, ours_trials
-    )
+    overrides = data_overrides(source, args.n_train, args.maxlen, args.num_words, args.validation)
+    if args.smoke:
+        overrides.append("trainer.validation_size=100")
+    setup = Setup(source, overrides, args.budget, out, env, ours_trials, args.n_train, args.fidelity_min)
+    (out / "setup.json").write_text(json.dumps(dataclasses.asdict(setup), default=str))
+    if args.finish:
+        runs = pd.read_csv(out / "runs-so-far.csv")
+        # Only seeds every method finished: the pairs stay pairs.
+        complete = runs.groupby("seed")["method"].nunique() == len(methods)
+        runs = runs[runs["seed"].isin(complete[complete].index)].reset_index(drop=True)
+        trials = pd.read_csv(out / "trials-so-far.csv")
+        trials = trials[trials["seed"].isin(runs["seed"])]
+        print(f"finishing {out}: seeds {sorted(runs['seed'].unique())}", flush=True)
+        finish(runs, trials, setup, args, methods)
+        return
     warm_cache(setup)
 
     rows, trial_rows = [], []
@@ -396,12 +501,23 @@ def main() -> None:
             rows.append(summarize_run(method, seed, result))
             trial_rows.extend({"method": method, "seed": seed, **t} for t in result["trials"])
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "best_params"}), flush=True)
-            # Written after every search, so an interrupted benchmark keeps what it measured.
+            # Written after every search, so an interrupted benchmark keeps what it measured
+            # (--finish DIR then refits and summarizes what is there).
             pd.DataFrame(rows).to_csv(out / "runs-so-far.csv", index=False)
+            pd.DataFrame(trial_rows).to_csv(out / "trials-so-far.csv", index=False)
+    finish(pd.DataFrame(rows), pd.DataFrame(trial_rows), setup, args, methods)
 
-    runs = pd.DataFrame(rows)
+
+def finish(runs: pd.DataFrame, trials: pd.DataFrame, setup: Setup, args: argparse.Namespace, methods: list[str]) -> None:
+    """Refit each chosen configuration, then the tables and the plot."""
+    out, ours_trials = setup.out, setup.ours_trials
     runs["refit_test_acc"] = refit(runs, setup)
-    trials = pd.DataFrame(trial_rows)
+    paired = pd.DataFrame()
+    if "plain_optuna" in methods:
+        target, runs["seconds_to_target"] = seconds_to_target(trials, runs)
+        paired = paired_ratios(runs)
+        paired.insert(2, "target_val_acc", target)
+        paired.to_csv(out / "paired.csv", index=False)
     runs.to_csv(out / "runs.csv", index=False)
     trials.to_csv(out / "trials.csv", index=False)
     summary = summary_table(runs)
@@ -413,6 +529,8 @@ def main() -> None:
         )
     )
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if not paired.empty:
+        print(paired.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"results: {out}")
 
 

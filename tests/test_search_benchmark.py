@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # One of ours with and one without per-trial test evaluation, and both peers; the other three
 # of ours differ only in the sampler and pruner settings of the same generated preset.
-METHODS = ["ours_tpe_hyperband", "ours_tpe_median_test", "plain_optuna", "keras_tuner"]
+METHODS = ["ours_tpe_hyperband", "ours_tpe_median_test", "ours_tpe_fidelity", "plain_optuna", "keras_tuner"]
 
 
 @pytest.mark.slow
@@ -42,6 +42,12 @@ def test_smoke_benchmark_writes_one_result_per_method(tmp_path: Path, mini_archi
     # Each chosen configuration is a point of the space: the refit trains exactly it.
     for params in runs["best_params"]:
         assert set(json.loads(params)) == {"model", "model.units", "model.dropout", "optimizer.learning_rate", "optimizer"}
+
+    # Time to plain Optuna's median best, paired by seed, for every other method.
+    paired = pd.read_csv(tmp_path / "paired.csv")
+    assert set(paired["method"]) == set(METHODS) - {"plain_optuna"} and (paired["ratio_geomean"] > 0).all()
+    fidelity = (tmp_path / "sweeps" / "ours_tpe_fidelity-seed1" / "stdout.txt").read_text()
+    assert "levels of data.n_train: 25, 75, 100 (one job each)" in fidelity
 
     trials = pd.read_csv(tmp_path / "trials.csv")
     assert set(trials["method"]) == set(METHODS)

@@ -314,3 +314,26 @@ def test_a_killed_sweep_resumes_without_running_a_finished_level_again(tmp_path)
     assert OptunaState.RUNNING not in states and OptunaState.WAITING not in states
     ended = [t for t in study.trials if t.state in (OptunaState.COMPLETE, OptunaState.PRUNED)]
     assert len(ended) == 4
+
+
+def test_a_time_budget_stops_a_climbing_trial_and_the_same_command_continues_it_at_its_level(run_app, tmp_path):
+    # Level 10 sleeps 0.5 s, level 20 1 s, ...: the budget of 1 s runs out while trial 0 climbs.
+    ladder = [*LADDER, "hydra.sweeper.n_trials=2", "hydra.sweeper.storage=sqlite:///optuna.db", "sleep=5"]
+    code, output = run_app(APP, *ladder, "hydra.sweeper.timeout=1")
+    assert code == 0, output
+    first = log_records(tmp_path / "levels.jsonl")
+    done = [r["size"] for r in first if r["trial"] == 0]
+    assert done == LEVELS[: len(done)] and 1 <= len(done) < len(LEVELS)
+    waiting = LEVELS[len(done)]
+    assert f"trial #0 stopped before level {waiting}; the same command continues it there" in output
+
+    code, output = run_app(APP, *ladder)
+    assert code == 0, output
+    records = log_records(tmp_path / "levels.jsonl")
+    again = [r for r in records[len(first) :] if r["x"] == first[0]["x"]]
+    # it continues at the level it waited for, knowing the finished ones, which do not run again
+    assert again[0]["size"] == waiting and sorted(map(int, again[0]["earlier"])) == done
+    assert [r["size"] for r in again] == LEVELS[len(done) : len(done) + len(again)]
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    ended = [t for t in study.trials if t.state in (OptunaState.COMPLETE, OptunaState.PRUNED)]
+    assert len(ended) == 2 and not [t for t in study.trials if t.state in (OptunaState.RUNNING, OptunaState.WAITING)]
