@@ -127,14 +127,16 @@ class Composer:
 
 
 class TwoSlots:
-    """A fake executor of two slots on a simulated clock: a job at size s takes s / 10 time units."""
+    """A fake executor of two slots on a simulated clock: a job at size s takes s / 10 time units.
+    `lose`: (trial, size) of a job whose worker dies instead of returning."""
 
-    slots, max_retries = 2, 0
+    slots, max_retries = 2, 1
 
-    def __init__(self) -> None:
+    def __init__(self, lose: tuple[int, int] | None = None) -> None:
         self.now = 0.0
         self.running: list[tuple[float, float, Job]] = []
         self.busy: list[tuple[float, float, int, int]] = []  # start, end, trial, size
+        self.lose = lose
 
     def submit(self, job: Job) -> None:
         size = int(next(o for o in job.overrides if o.startswith("size=")).split("=")[1])
@@ -146,6 +148,9 @@ class TwoSlots:
         self.now = end
         point = dict(o.split("=", 1) for o in job.overrides)
         size, x = int(point["size"]), float(point["x"])
+        if (job.context.number, size) == self.lose:
+            self.lose = None
+            return [JobEnd(job=job, lost="its worker died")]
         self.busy.append((start, end, job.context.number, size))
         job_return = JobReturn(overrides=job.overrides, status=JobStatus.COMPLETED)
         job_return.return_value = (x - 2) ** 2 / 10 + 1 / size**0.5
@@ -161,9 +166,10 @@ class TwoSlots:
         pass
 
 
-def test_with_two_slots_no_slot_waits_for_a_rung_and_every_trial_climbs_the_levels_in_order():
+def ladder_sweep(executor: TwoSlots, n_trials: int = 12) -> optuna.Study:
+    """The Optuna sweeper's source and the engine's loop on the fake executor (no Hydra app)."""
     options = OptunaOptions(
-        {"_target_": "optuna.samplers.RandomSampler", "seed": 3}, SH, 12, 2, None, "two", None, None, None, False
+        {"_target_": "optuna.samplers.RandomSampler", "seed": 3}, SH, n_trials, 2, None, "two", None, None, None, False
     )
     settings = build_settings(
         OptunaOptions(**{**options.__dict__, "fidelity": {"key": "size", "min": 10, "max": 100, "reduction_factor": 2}}),
@@ -176,11 +182,15 @@ def test_with_two_slots_no_slot_waits_for_a_rung_and_every_trial_climbs_the_leve
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(storage=storage, sampler=settings.sampler, pruner=settings.pruner, study_name="two")
     source = StudySource(settings, study, storage, Composer(), None, {}, in_process=True)
+    rules = Rules(max_retries=executor.max_retries)
+    display = Display("value", "minimize", n_trials)
+    TrialLoop(source, executor, SweepTracker(), rules, display, outcome_reader(["value"], True), []).run()
+    return study
+
+
+def test_with_two_slots_no_slot_waits_for_a_rung_and_every_trial_climbs_the_levels_in_order():
     executor = TwoSlots()
-    loop = TrialLoop(
-        source, executor, SweepTracker(), Rules(), Display("value", "minimize", 12), outcome_reader(["value"], True), []
-    )
-    loop.run()
+    study = ladder_sweep(executor)
 
     # Each job started the moment another ended, and both slots stayed busy until the last
     # configuration was asked (after that, the budget is full and only climbing trials run).
@@ -199,6 +209,22 @@ def test_with_two_slots_no_slot_waits_for_a_rung_and_every_trial_climbs_the_leve
         assert sorted(trial.intermediate_values) == sizes  # a pruned trial keeps its value at each level
         assert trial.state is (OptunaState.COMPLETE if sizes[-1] == 100 else OptunaState.PRUNED)
     assert {t.state for t in trials} == {OptunaState.COMPLETE, OptunaState.PRUNED}
+
+
+def test_a_trial_whose_worker_died_at_a_level_is_rerun_from_that_level_with_its_finished_levels():
+    executor = TwoSlots(lose=(0, 40))
+    study = ladder_sweep(executor, n_trials=4)
+    lost = study.trials[0]
+    assert lost.state is OptunaState.FAIL and lost.user_attrs["failure"] == "infrastructure"
+    rerun = next(t for t in study.trials if t.system_attrs.get("failed_trial") == 0)
+    assert rerun.params == lost.params and rerun.state is not OptunaState.FAIL
+    ran = [size for _, _, number, size in sorted(executor.busy) if number in (0, rerun.number)]
+    # 10 and 20 ran once, by the lost trial; its rerun began at 40, the level whose worker died
+    assert ran == LEVELS[: len(ran)] and 40 in ran
+    assert [size for _, _, number, size in sorted(executor.busy) if number == rerun.number][0] == 40
+    assert set(rerun.intermediate_values) == set(ran)
+    assert rerun.intermediate_values[10] == lost.intermediate_values[10]
+    assert len([t for t in study.trials if t.state in (OptunaState.COMPLETE, OptunaState.PRUNED)]) == 4
 
 
 # -- the whole sweep -------------------------------------------------------------------------------
