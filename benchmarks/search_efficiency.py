@@ -107,6 +107,9 @@ class Setup:
     ours_trials: int | None
     n_train: int = 5000
     fidelity_min: int = 1000
+    # --smoke: a fidelity search of a few seconds may finish no configuration (a climbing trial
+    # is stopped at the budget), so there it runs this many configurations instead.
+    fidelity_trials: int | None = None
 
 
 def sweeper_has_timeout() -> bool:
@@ -158,6 +161,8 @@ def ours_command(config_dir: Path, setup: Setup, method: str = "") -> list[str]:
     overrides = setup.overrides
     if "fidelity" in OURS.get(method, {}):  # each level sets data.n_train; the top level is n_train
         overrides = [o for o in overrides if not o.startswith("data.n_train=")]
+        if setup.fidelity_trials:
+            budget = [f"hydra.sweeper.n_trials={setup.fidelity_trials}"]
     return [sys.executable, "-m", "src.train", f"--config-dir={config_dir}", "+bench=search", *budget, *overrides]
 
 
@@ -195,6 +200,8 @@ def read_ours(workdir: Path, launched: float) -> dict[str, Any]:
             "end_s": (t.datetime_complete.timestamp() - launched) if t.datetime_complete else None,
         }
         for t in study.trials
+        # A WAITING rerun (a fidelity trial the time budget stopped mid-ladder) never started.
+        if t.datetime_start is not None
     ]
     mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}")
     client = mlflow.MlflowClient()
@@ -480,7 +487,9 @@ def main() -> None:
     overrides = data_overrides(source, args.n_train, args.maxlen, args.num_words, args.validation)
     if args.smoke:
         overrides.append("trainer.validation_size=100")
-    setup = Setup(source, overrides, args.budget, out, env, ours_trials, args.n_train, args.fidelity_min)
+    setup = Setup(
+        source, overrides, args.budget, out, env, ours_trials, args.n_train, args.fidelity_min, 2 if args.smoke else None
+    )
     (out / "setup.json").write_text(json.dumps(dataclasses.asdict(setup), default=str))
     if args.finish:
         runs = pd.read_csv(out / "runs-so-far.csv")
