@@ -82,6 +82,11 @@ class Fidelity:
     def override(self, level: int) -> str:
         return f"{self.key}={level}"
 
+    @property
+    def top_override(self) -> str:
+        """The top level's override: where points are checked, the best is chosen and refit."""
+        return self.override(self.max)
+
 
 def _whole(key: str, value: Any, smallest: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < smallest:

@@ -30,7 +30,7 @@ def refit_best(study: optuna.Study, settings: OptunaSettings, source: StudySourc
     best = study.trials[int(rows.iloc[0]["trial"])]
     varying = [override_text(key, best.params[key]) for key in best.params]
     # With a fidelity, the chosen configuration is refit at the top level (where it was chosen).
-    top = [settings.fidelity.override(settings.fidelity.max)] if settings.fidelity else []
+    top = [settings.fidelity.top_override] if settings.fidelity else []
     point = varying + settings.fixed_overrides + top
     context = JobContext(
         number=best.number,

@@ -94,9 +94,7 @@ class StudySource:
             return self._level_ended(trial, job, outcome)
         self.running_ids.discard(trial_id(trial))
         if outcome.state is TrialState.COMPLETE:
-            for key, value in self.rule.evidence(outcome.metrics).items():
-                trial.set_user_attr(key, value)
-            self._tell(trial, outcome.values)
+            self._complete(trial, outcome)
         elif outcome.state is TrialState.PRUNED:
             self._tell(trial, state=OptunaState.PRUNED)
         else:
@@ -139,13 +137,17 @@ class StudySource:
             return dataclasses.replace(outcome, level=level, next_level=decision.next_level)
         self.running_ids.discard(trial_id(trial))
         if decision.verdict is LevelVerdict.TOP:
-            for key, evidence in self.rule.evidence(outcome.metrics).items():
-                trial.set_user_attr(key, evidence)
-            self._tell(trial, outcome.values)
+            self._complete(trial, outcome)
             return dataclasses.replace(outcome, level=level)
         trial.set_user_attr("stopped", decision.reason)
         self._tell(trial, state=OptunaState.PRUNED)
         return dataclasses.replace(outcome, state=TrialState.PRUNED, error=decision.reason, level=level)
+
+    def _complete(self, trial: optuna.Trial, outcome: Outcome) -> None:
+        """Tell the trial COMPLETE, keeping what its value was measured on (for the best and the Pareto front)."""
+        for key, evidence in self.rule.evidence(outcome.metrics).items():
+            trial.set_user_attr(key, evidence)
+        self._tell(trial, outcome.values)
 
     def _best_at_top(self) -> float | None:
         """The best value completed at the top level so far (the learning-curve rule's bar)."""
@@ -174,7 +176,7 @@ class StudySource:
 
     def _job_or_refusal(self, trial: optuna.Trial) -> Job | None:
         point = [override_text(key, value) for key, value in trial.params.items()] + self.settings.fixed_overrides
-        top = [self.settings.fidelity.override(self.settings.fidelity.max)] if self.settings.fidelity else []
+        top = [self.settings.fidelity.top_override] if self.settings.fidelity else []
         error = self.composer.error([*point, *top])
         if error is not None:
             trial.set_user_attr("error", error)

@@ -222,7 +222,7 @@ def _check_edges(settings: OptunaSettings, composer: PointComposer) -> None:
     distributions = settings.distributions
     fidelity = settings.fidelity
     first = {key: override_text(key, edge_values(d)[0]) for key, d in distributions.items()}
-    top = [fidelity.override(fidelity.max)] if fidelity else []
+    top = [fidelity.top_override] if fidelity else []
     base = [*first.values(), *settings.fixed_overrides, *top]
     points = [base] + [
         [override_text(key, value) if k == key else text for k, text in first.items()] + base[len(first) :]
