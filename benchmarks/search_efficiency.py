@@ -15,7 +15,12 @@ the same wall budget, once per seed, each as its own process from a warm data ca
         TPE with the training-set size as the fidelity (hydra.sweeper.fidelity: levels from
         --fidelity-min to n_train by 3, Optuna's successive-halving pruner), the second with the
         learning-curve rule too; every level is validated on the same fixed set;
+    ours_tpe_fidelity_ray2
+        ours_tpe_fidelity with two trials in flight on Ray (hydra/launcher=ray, n_jobs=2);
     plain_optuna   TPE + median pruner written by hand over the project's loader and builder;
+    plain_optuna_2jobs
+        the same with study.optimize(n_jobs=2): two trials in threads of one process, the
+        reference of ours_tpe_fidelity_ray2;
     keras_tuner    Keras Tuner's Hyperband (max_epochs 4, factor 3) over the same builder.
 
 Afterwards each run's chosen configuration is trained once more (4 epochs, same data and seed)
@@ -27,6 +32,7 @@ interval), best_val_acc_vs_time.png, and the working folders of our sweeps (thei
 
     python benchmarks/search_efficiency.py --source ../shared/data/aclImdb_v1_labeled.tar.gz [--budget 180] [--seeds 3]
     python benchmarks/search_efficiency.py --smoke      # mini archive, a few seconds per method, 1 seed
+    python benchmarks/search_efficiency.py --combine DIR1 DIR2 --out DIR   # one table from several runs
 
 "best val_acc" is what each tool itself reports for its chosen configuration: the final-epoch
 val_acc of the best complete trial for Optuna (ours and plain), the best epoch's val_acc of the
@@ -92,7 +98,12 @@ OURS["ours_tpe_fidelity_curve"] = {
     **OURS["ours_tpe_fidelity"],
     "fidelity": {**OURS["ours_tpe_fidelity"]["fidelity"], "curve_stop": True},
 }
-PEERS = ["plain_optuna", "keras_tuner"]
+# Two trials in flight: ours on Ray (hydra/launcher=ray, one CPU each) against plain Optuna's
+# n_jobs=2 (two threads in one process), each measured against the other.
+OURS["ours_tpe_fidelity_ray2"] = {**OURS["ours_tpe_fidelity"], "launcher": "ray", "n_jobs": 2}
+PEERS = ["plain_optuna", "plain_optuna_2jobs", "keras_tuner"]
+# The reference each method's time to the target is paired with (plain_optuna where not named).
+REFERENCE = {"ours_tpe_fidelity_ray2": "plain_optuna_2jobs"}
 METHODS = [*OURS, *PEERS]
 
 
@@ -128,8 +139,11 @@ def write_preset(method: str, seed: int, workdir: Path, setup: Setup | None = No
     from omegaconf import OmegaConf
 
     settings = OURS[method]
+    defaults: list[dict[str, str]] = [{"override /hydra/sweeper": "optuna"}]
+    if settings.get("launcher"):
+        defaults.append({"override /hydra/launcher": settings["launcher"]})
     preset = {
-        "defaults": [{"override /hydra/sweeper": "optuna"}],
+        "defaults": defaults,
         "trainer": {"evaluate_test": settings["evaluate_test"]},
         "hydra": {
             "mode": "MULTIRUN",
@@ -139,6 +153,7 @@ def write_preset(method: str, seed: int, workdir: Path, setup: Setup | None = No
                 "sampler": {**settings["sampler"], "seed": seed},
                 "pruner": settings["pruner"],
                 "params": hydra_params(),
+                "n_jobs": settings.get("n_jobs", 1),
             },
         },
     }
@@ -242,10 +257,12 @@ def run_peer(method: str, seed: int, setup: Setup) -> dict[str, Any]:
     out = setup.out / "peers" / f"{method}-seed{seed}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     launched = time.time()
+    jobs = ["--n-jobs", "2"] if method == "plain_optuna_2jobs" else []
     command = [
         sys.executable,
         str(ROOT / "benchmarks" / "search_peers.py"),
-        method,
+        method.removesuffix("_2jobs"),
+        *jobs,
         "--seed",
         str(seed),
         "--budget",
@@ -341,29 +358,41 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def seconds_to_target(trials: pd.DataFrame, runs: pd.DataFrame, reference: str = "plain_optuna") -> tuple[float, pd.Series]:
-    """The target (the reference method's median best val_acc over its seeds) and, per run, the
-    seconds from launch until a complete trial reached it (NaN: never, within the run)."""
-    target = float(runs.loc[runs["method"] == reference, "best_val_acc"].median())
+def reference_of(method: str) -> str:
+    return REFERENCE.get(method, "plain_optuna")
+
+
+def seconds_to_target(trials: pd.DataFrame, runs: pd.DataFrame) -> tuple[dict[str, float], pd.Series]:
+    """The targets (each reference method's median best val_acc over its seeds) and, per run, the
+    seconds from launch until a complete trial reached its reference's target (NaN: never)."""
+    targets = {
+        reference: float(runs.loc[runs["method"] == reference, "best_val_acc"].median())
+        for reference in {reference_of(m) for m in runs["method"]} | {"plain_optuna"}
+        if (runs["method"] == reference).any()
+    }
     reached = []
     for _, row in runs.iterrows():
+        target = targets.get(reference_of(row["method"]) if row["method"] not in targets else row["method"])
         mine = trials[(trials["method"] == row["method"]) & (trials["seed"] == row["seed"]) & trials["value"].notna()]
-        hits = mine.loc[mine["value"] >= target - 1e-12, "end_s"]
+        hits = mine.loc[mine["value"] >= target - 1e-12, "end_s"] if target is not None else mine.iloc[0:0]["end_s"]
         reached.append(float(hits.min()) if len(hits) else float("nan"))
-    return target, pd.Series(reached, index=runs.index)
+    return targets, pd.Series(reached, index=runs.index)
 
 
-def paired_ratios(runs: pd.DataFrame, reference: str = "plain_optuna") -> pd.DataFrame:
-    """Per method, the ratio of its time to the target to the reference's, paired by seed: the
-    geometric mean over seeds and its 95% t interval (on log ratios). A run that never reached
-    the target counts with its whole wall time, a lower bound of its time to the target (so a
-    ratio against a reference that missed it is too high, one of a method that missed it too low);
-    `both_reached` says how many pairs are exact."""
+def paired_ratios(runs: pd.DataFrame, targets: dict[str, float]) -> pd.DataFrame:
+    """Per method, the ratio of its time to the target to its reference's (reference_of), paired by
+    seed: the geometric mean over seeds and its 95% t interval (on log ratios). A run that never
+    reached the target counts with its whole wall time, a lower bound of its time to the target (so
+    a ratio against a reference that missed it is too high, one of a method that missed it too
+    low); `both_reached` says how many pairs are exact."""
     from scipy import stats
 
-    base = runs[runs["method"] == reference].set_index("seed")
     rows = []
-    for method, group in runs[runs["method"] != reference].groupby("method", sort=False):
+    for method, group in runs[~runs["method"].isin(targets)].groupby("method", sort=False):
+        reference = reference_of(method)
+        if reference not in targets:
+            continue
+        base = runs[runs["method"] == reference].set_index("seed")
         mine = group.set_index("seed")
         seeds = sorted(set(mine.index) & set(base.index))
         if not seeds:
@@ -380,6 +409,7 @@ def paired_ratios(runs: pd.DataFrame, reference: str = "plain_optuna") -> pd.Dat
             {
                 "method": method,
                 "reference": reference,
+                "target_val_acc": targets[reference],
                 "pairs": n,
                 "both_reached": int(
                     sum(
@@ -463,7 +493,24 @@ def main() -> None:
     parser.add_argument(
         "--finish", action="store_true", help="refit and summarize the searches an interrupted run left in --out"
     )
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="no searches: one summary, paired.csv and plot into --out from finished runs in DIRs "
+        "(e.g. 8 paired seeds in one, more methods over seeds 1-3 in another)",
+    )
     args = parser.parse_args()
+    if args.combine:
+        out = args.out or ROOT / "benchmarks" / "results" / f"search-combined-{time.strftime('%Y%m%d-%H%M%S')}"
+        out.mkdir(parents=True, exist_ok=True)
+        runs = pd.concat([pd.read_csv(d / "runs.csv") for d in args.combine], ignore_index=True)
+        trials = pd.concat([pd.read_csv(d / "trials.csv") for d in args.combine], ignore_index=True)
+        runs.to_csv(out / "runs.csv", index=False)
+        trials.to_csv(out / "trials.csv", index=False)
+        tables(runs, trials, out, args.budget)
+        return
     if args.smoke:
         mini = ROOT.parent / "shared" / "data" / "aclImdb_mini.tar.gz"
         args.source = os.environ.get("SEQSWEEP_TEST_ARCHIVE", str(mini))
@@ -478,7 +525,8 @@ def main() -> None:
         ours_trials = 2 if args.smoke else 20
         print(f"note: this sweeper has no hydra.sweeper.timeout; our methods run {ours_trials} trials each", flush=True)
 
-    out = args.out or ROOT / "benchmarks" / "results" / f"search-{time.strftime('%Y%m%d-%H%M%S')}"
+    # Absolute: each of our sweeps runs in its own folder under it.
+    out = (args.out or ROOT / "benchmarks" / "results" / f"search-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -521,22 +569,27 @@ def finish(runs: pd.DataFrame, trials: pd.DataFrame, setup: Setup, args: argpars
     """Refit each chosen configuration, then the tables and the plot."""
     out, ours_trials = setup.out, setup.ours_trials
     runs["refit_test_acc"] = refit(runs, setup)
-    paired = pd.DataFrame()
-    if "plain_optuna" in methods:
-        target, runs["seconds_to_target"] = seconds_to_target(trials, runs)
-        paired = paired_ratios(runs)
-        paired.insert(2, "target_val_acc", target)
-        paired.to_csv(out / "paired.csv", index=False)
     runs.to_csv(out / "runs.csv", index=False)
     trials.to_csv(out / "trials.csv", index=False)
-    summary = summary_table(runs)
-    summary.to_csv(out / "summary.csv", index=False)
-    plot_best_so_far(trials, args.budget, out / "best_val_acc_vs_time.png")
+    tables(runs, trials, out, args.budget)
     (out / "settings.json").write_text(
         json.dumps(
             {**vars(args), "out": str(out), "overrides": setup.overrides, "ours_trials": ours_trials}, indent=1, default=str
         )
     )
+
+
+def tables(runs: pd.DataFrame, trials: pd.DataFrame, out: Path, budget: float) -> None:
+    """summary.csv, paired.csv (where a reference method ran) and the plot, from runs and trials."""
+    paired = pd.DataFrame()
+    if any(m in set(runs["method"]) for m in ("plain_optuna", *REFERENCE.values())):
+        targets, runs["seconds_to_target"] = seconds_to_target(trials, runs)
+        paired = paired_ratios(runs, targets)
+        paired.to_csv(out / "paired.csv", index=False)
+        runs.to_csv(out / "runs.csv", index=False)
+    summary = summary_table(runs)
+    summary.to_csv(out / "summary.csv", index=False)
+    plot_best_so_far(trials, budget, out / "best_val_acc_vs_time.png")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if not paired.empty:
         print(paired.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

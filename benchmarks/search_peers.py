@@ -4,6 +4,7 @@ Each runs as its own process, started by search_efficiency.py, so that every met
 Python's and TensorFlow's start-up as our sweeper's command does:
 
     python benchmarks/search_peers.py plain_optuna --seed 1 --budget 180 --out r.json --overrides data.source=... ...
+    python benchmarks/search_peers.py plain_optuna --n-jobs 2 ...     # two trials at once, in threads
     python benchmarks/search_peers.py keras_tuner  --seed 1 --budget 180 --out r.json --overrides ...
     python benchmarks/search_peers.py refit --configs best.json --out refit.json --overrides ...
 
@@ -66,26 +67,37 @@ def trial_config(configs: dict[tuple, DictConfig], point: dict[str, Any]) -> Dic
 class FitClock(keras.callbacks.Callback):
     """Seconds inside each `model.fit`, as our trials' `fit_seconds` measure them.
 
-    Kept on the class: Keras Tuner deep-copies the callbacks it is given for every trial.
+    Kept on the class by default: Keras Tuner deep-copies the callbacks it is given for every
+    trial. A clock given its own list (`own=True`) keeps them apart, for trials in threads.
     Updated at every epoch's end too, so a fit that a pruner stops by raising still counts.
     """
 
     seconds: ClassVar[list[float]] = []
 
+    def __init__(self, own: bool = False) -> None:
+        super().__init__()
+        if own:
+            self.seconds = []
+
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._begun = time.perf_counter()
-        FitClock.seconds.append(0.0)
+        self.seconds.append(0.0)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        FitClock.seconds[-1] = time.perf_counter() - self._begun
+        self.seconds[-1] = time.perf_counter() - self._begun
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        FitClock.seconds[-1] = time.perf_counter() - self._begun
+        self.seconds[-1] = time.perf_counter() - self._begun
 
 
-def fit(cfg: DictConfig, data, callbacks: list, epochs: int) -> dict[str, list[float]]:
-    """The trainer's recipe without its tracking: fresh session, seed, build, fit; the history."""
-    keras.backend.clear_session()
+def fit(cfg: DictConfig, data, callbacks: list, epochs: int, threads: bool = False) -> dict[str, list[float]]:
+    """The trainer's recipe without its tracking: fresh session, seed, build, fit; the history.
+
+    With trials in threads (`threads`) the session is not cleared: clearing Keras' global state
+    under a model another thread is training is what a user writing n_jobs=2 learns to avoid.
+    """
+    if not threads:
+        keras.backend.clear_session()
     keras.utils.set_random_seed(cfg.trainer.seed)
     model = build_model(cfg, data)
     history = model.fit(
@@ -94,14 +106,15 @@ def fit(cfg: DictConfig, data, callbacks: list, epochs: int) -> dict[str, list[f
         validation_data=(data.x_val, data.y_val),
         epochs=epochs,
         batch_size=cfg.trainer.batch_size,
-        callbacks=[FitClock(), *callbacks],
+        callbacks=callbacks if any(isinstance(c, FitClock) for c in callbacks) else [FitClock(), *callbacks],
         verbose=0,
     )
     return history.history
 
 
-def run_plain_optuna(overrides: list[str], seed: int, budget: float) -> dict[str, Any]:
-    """TPE + median pruner, as a user would write it by hand with Optuna's own timeout."""
+def run_plain_optuna(overrides: list[str], seed: int, budget: float, n_jobs: int = 1) -> dict[str, Any]:
+    """TPE + median pruner, as a user would write it by hand with Optuna's own timeout
+    (`n_jobs` > 1: Optuna's own parallelism, that many trials in threads of this process)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -127,11 +140,11 @@ def run_plain_optuna(overrides: list[str], seed: int, budget: float) -> dict[str
         record = {"number": trial.number, "state": "PRUNED", "value": None, "eval_s": 0.0, "start_s": time.time() - LAUNCHED}
         records.append(record)
         reporter = ReportValAcc(trial)
-        FitClock.seconds.clear()
+        clock = FitClock(own=True)
         try:
-            history = fit(cfg, data, [reporter], MAX_EPOCHS)
+            history = fit(cfg, data, [clock, reporter], MAX_EPOCHS, threads=n_jobs > 1)
         finally:
-            record["fit_s"] = sum(FitClock.seconds)
+            record["fit_s"] = sum(clock.seconds)
             record["epochs"] = reporter.epochs
             record["end_s"] = time.time() - LAUNCHED
         record.update(state="COMPLETE", value=float(history["val_acc"][-1]))
@@ -142,7 +155,7 @@ def run_plain_optuna(overrides: list[str], seed: int, budget: float) -> dict[str
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )
-    study.optimize(objective, timeout=budget)
+    study.optimize(objective, timeout=budget, n_jobs=n_jobs)
     return {"trials": records, "best_params": study.best_params, "best_value": study.best_value}
 
 
@@ -249,6 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("method", choices=["plain_optuna", "keras_tuner", "refit"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=1, help="plain_optuna: trials at once (threads)")
     parser.add_argument("--budget", type=float, default=180.0)
     parser.add_argument("--configs", type=Path, help="refit: a JSON list of best configurations")
     parser.add_argument("--out", type=Path, required=True)
@@ -260,8 +274,10 @@ def main() -> None:
     if args.method == "refit":
         result: Any = run_refits(args.overrides, json.loads(args.configs.read_text()))
     else:
-        runner = run_plain_optuna if args.method == "plain_optuna" else run_keras_tuner
-        result = runner(args.overrides, args.seed, args.budget)
+        if args.method == "plain_optuna":
+            result = run_plain_optuna(args.overrides, args.seed, args.budget, args.n_jobs)
+        else:
+            result = run_keras_tuner(args.overrides, args.seed, args.budget)
     args.out.write_text(json.dumps(result, indent=1))
 
 
