@@ -121,8 +121,13 @@ class MlflowSweepTracker(SweepTracker):
         return self.resumed
 
     def on_trial_lost(self, job: JobContext, reason: str, interrupted: bool) -> None:
-        """Close the lost trial's run (its worker cannot): KILLED when the sweep was stopped, else FAILED."""
-        for run in self._trial_runs(job.number, status="RUNNING"):
+        """Close the lost trial's run (its worker cannot): KILLED when the sweep was stopped, else FAILED.
+
+        Stopped by the sweep's signal, a run the trial itself closed as FAILED is KILLED too: the
+        error it recorded was the signal, wrapped by a library (see the loop's SignalLatch).
+        """
+        statuses = ("RUNNING", "FAILED") if interrupted else ("RUNNING",)
+        for run in (r for status in statuses for r in self._trial_runs(job.number, status=status)):
             self.client.set_tag(run.info.run_id, "error", mask_secrets(reason)[:5000])
             self.client.set_terminated(run.info.run_id, "KILLED" if interrupted else "FAILED")
 

@@ -6,6 +6,7 @@ Real subprocesses of `python -m src.train -m ...`, signals sent while the second
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,3 +102,76 @@ def test_a_stopped_grid_leaves_nothing_running_and_resumes_only_the_missing_poin
     finished = children[children["status"] == "FINISHED"]
     assert sorted(finished["params.model.name"]) == ["gru", "lstm", "simplernn"]  # each point finished once
     assert children["tags.mlflow.runName"].is_unique
+
+
+# Ctrl-C at 20 moments: (what the delay counts from, seconds). From the launch: imports, Hydra's
+# composing, the point checks; from the header: the sweep's start in MLflow and the first trial's
+# model building; from a trial's end line: the next trial's building, `fit`, evaluation and
+# MLflow logging (a small trial here takes about two seconds).
+MOMENTS = [
+    ("launch", 1.0),
+    ("launch", 2.5),
+    ("launch", 4.0),
+    ("header", 0.0),
+    ("header", 0.4),
+    *(("end line", delay) for delay in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0)),
+]
+CTRL_C_GRID = ["model=simplernn,lstm", "trainer.seed=range(1,13)", "trainer.epochs=3"]
+
+
+def ctrl_c_command() -> list[str]:
+    """The 24-point grid of small trials (GRID's data, other models, seeds and epochs), resumed."""
+    data = [o for o in GRID if not o.startswith(("-m", "model=", "trainer.epochs="))]
+    return [sys.executable, "-m", "src.train", "-m", *data, *CTRL_C_GRID, "hydra.sweeper.resume=last"]
+
+
+def wait_for_line(log: Path, pattern: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, log.read_text(), flags=re.MULTILINE):
+            return
+        assert process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.02)
+    pytest.fail(f"never saw {pattern!r}: {log.read_text()[-3000:]}")
+
+
+def interrupt_at(tmp_path: Path, env: dict[str, str], anchor: str, delay: float) -> tuple[int, str]:
+    """One resumed run of the grid, Ctrl-C'd `delay` seconds after `anchor`; its exit code and output."""
+    log = tmp_path / f"ctrl-c-{time.monotonic_ns()}.log"
+    process = subprocess.Popen(ctrl_c_command(), cwd=tmp_path, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    if anchor != "launch":
+        wait_for_line(log, r"^\[sweep\] folder " if anchor == "header" else r"^\[\d+/\d+\]", process)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=120), log.read_text()
+
+
+def test_ctrl_c_at_any_moment_exits_130_records_no_failure_and_resume_runs_each_point_once(tmp_path, sweep_env, store_runs):
+    for anchor, delay in MOMENTS:
+        code, output = interrupt_at(tmp_path, sweep_env, anchor, delay)
+        moment = f"Ctrl-C {delay} s after the {anchor}"
+        assert code == 130, f"{moment}: exit code {code}\n{output[-3000:]}"
+        assert "Traceback" not in output, f"{moment}\n{output[-3000:]}"
+        assert output.strip().splitlines()[-1].startswith("error: stopped by SIGINT"), f"{moment}\n{output[-3000:]}"
+        if (tmp_path / "mlruns" / "mlflow.db").exists():
+            runs = store_runs()
+            if not runs.empty:
+                assert "RUNNING" not in set(runs["status"]), f"{moment}\n{runs[['status', 'tags.mlflow.runName']]}"
+                assert "FAILED" not in set(runs["status"]), f"{moment}: a trial recorded FAIL\n{runs['tags.error']}"
+    finished = subprocess.run(
+        ctrl_c_command(),
+        cwd=tmp_path,
+        env=sweep_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    runs = store_runs()
+    parents = runs[runs["tags.sweep"] == "true"]
+    assert list(parents["status"]) == ["FINISHED"]  # every interrupted part resumed the one sweep
+    children = runs[runs["tags.mlflow.parentRunId"].notna()]
+    done = children[children["status"] == "FINISHED"]
+    points = sorted(zip(done["params.model.name"], done["params.trainer.seed"]))
+    assert points == sorted((m, str(s)) for m in ("simplernn", "lstm") for s in range(1, 13))  # each point once
+    assert set(children["status"]) <= {"FINISHED", "KILLED"}

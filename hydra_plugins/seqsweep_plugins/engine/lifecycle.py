@@ -139,8 +139,11 @@ def rerun_notice(number: int, error: str | None, rerun_number: int) -> str:
     return f"trial #{number} lost ({first_sentence(error)}); running it again as trial #{rerun_number}"
 
 
-def interrupted(signum: int) -> Stop:
+def interrupted(signum: int, trials_started: bool = True) -> Stop:
+    """A signal stops the sweep; `trials_started`: False when it came before the sweep was recorded."""
     name = signal.Signals(signum).name
+    if not trials_started:
+        return Stop(SweepStatus.KILLED, 128 + int(signum), f"stopped by {name} before any trial started; nothing was recorded")
     return Stop(
         SweepStatus.KILLED, 128 + int(signum), f"stopped by {name}; running trials were cancelled (they run again on resume)"
     )

@@ -2,7 +2,8 @@
 
 No batches: as soon as a trial ends it is recorded, told to the tracker and printed, and the
 next one is submitted. What each end means (rerun, stop, exit code) is decided in lifecycle.py;
-this module only carries the decisions out. SIGTERM and SIGHUP stop the sweep as Ctrl-C does.
+this module only carries the decisions out. SIGTERM and SIGHUP stop the sweep as Ctrl-C does,
+and a signal wins over whatever the trial it interrupted came back with (SignalLatch).
 """
 
 from __future__ import annotations
@@ -33,6 +34,44 @@ class SweepInterrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(f"stopped by {signal.Signals(signum).name}")
         self.signum = signum
+
+
+class SignalLatch:
+    """The first signal that asked the sweep to stop, kept before anything else runs.
+
+    A signal raises in whatever code the main thread is in, and a library there may catch the
+    KeyboardInterrupt and raise its own error instead: Keras wraps what a layer's `call` raises,
+    TensorFlow can lose it in native code and fail on a half-built tensor. The trial would come
+    back as its own FAIL and the sweep would go on. With the signal kept here the loop knows:
+    a trial that failed after it was interrupted, not failed, and the sweep stops.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.holding = False
+
+    def catch(self, signum: int, frame: Any = None) -> None:
+        """The signal handler. The first signal is kept and raised, unless held (the sweep then
+        stops in order once the held block ends); a second one raises whatever is running: the
+        user insists, so the clean-up is cut short (the next command closes what it left)."""
+        if self.signum is not None:
+            raise SweepInterrupted(signum)
+        self.signum = signum
+        if not self.holding:
+            raise SweepInterrupted(signum)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """A signal during this block is kept, not raised: for recording that must not stop half-way."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+    def raise_if_caught(self) -> None:
+        if self.signum is not None:
+            raise SweepInterrupted(self.signum)
 
 
 class TrialSource(Protocol):
@@ -80,6 +119,7 @@ class TrialLoop:
         display: Display,
         read: Any,
         job_overrides: list[str],
+        latch: SignalLatch | None = None,
     ) -> None:
         self.source, self.executor, self.tracker, self.rules = source, executor, tracker, rules
         # read(JobEnd) -> Outcome: how this sweep reads a job's return (objectives, whether values are needed).
@@ -90,15 +130,19 @@ class TrialLoop:
         self.nodes = NodeVersions()
         self.submitted_at: dict[int, float] = {}
         self.started = time.monotonic()
+        # The sweep's, when it catches signals from its start; else the loop's own.
+        self.latch = latch or SignalLatch()
 
     def run(self) -> LoopResult:
-        try:
-            with _signals_raise():
+        with signals_caught(self.latch):
+            try:
                 while self._fill_slots() or self.executor.in_flight():
                     for end in self.executor.wait(timeout=WAIT_SECONDS):
                         self._ended(end)
-        except KeyboardInterrupt as interrupt:
-            self._interrupted(interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT)
+                    self.latch.raise_if_caught()
+            except KeyboardInterrupt as interrupt:
+                signum = interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT
+                self._interrupted(self.latch.signum or signum)
         final = lifecycle.at_end(self.tally)
         if final is not None:
             self.tally.apply(final)
@@ -131,6 +175,9 @@ class TrialLoop:
         self.nodes.check(end.node_info)
         seconds = time.monotonic() - self.submitted_at.pop(id(job), time.monotonic())
         job_outcome = self.read(end)
+        if self.latch.signum is not None and job_outcome.state in (TrialState.FAIL, TrialState.LOST):
+            self._cancel(job, lifecycle.cancelled_reason(self.latch.signum))
+            return
         outcome = self.source.record(job, job_outcome) or job_outcome
         if outcome.next_level is not None:  # a level of the trial's ladder: it goes on, nothing counted
             self._tell_tracker(end, outcome, seconds)
@@ -175,9 +222,14 @@ class TrialLoop:
     def _interrupted(self, signum: int) -> None:
         reason = lifecycle.cancelled_reason(signum)
         for job in self.executor.cancel_all():
-            self.source.record(job, lost(reason))
-            self.tracker.on_trial_lost(job.context, reason, interrupted=True)
+            self._cancel(job, reason)
         self.tally.apply(lifecycle.interrupted(signum))
+
+    def _cancel(self, job: Job, reason: str) -> None:
+        """A trial the sweep's signal stopped: rerun on resume, whatever it came back with."""
+        self.submitted_at.pop(id(job), None)
+        self.source.record(job, lost(reason))
+        self.tracker.on_trial_lost(job.context, reason, interrupted=True)
 
 
 class NodeVersions:
@@ -213,16 +265,12 @@ def _origin(job: Job) -> int:
 
 
 @contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise SweepInterrupted in the main thread, as Ctrl-C raises KeyboardInterrupt."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise SweepInterrupted(signum)
-
+def signals_caught(latch: SignalLatch) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP are kept in `latch` and raise SweepInterrupted in the main thread."""
     previous = {}
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
-            previous[signum] = signal.signal(signum, handler)
+            previous[signum] = signal.signal(signum, latch.catch)
         except ValueError:  # not the main thread: leave signals alone
             pass
     try:

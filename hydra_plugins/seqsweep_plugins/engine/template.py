@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -26,12 +27,22 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from hydra_plugins.seqsweep_plugins.engine import lifecycle
 from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule
 from hydra_plugins.seqsweep_plugins.engine.console import closing_summary, say
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, PointRefused, SweepRefused, first_line, refuse
 from hydra_plugins.seqsweep_plugins.engine.executor import TrialExecutor, executor_for
 from hydra_plugins.seqsweep_plugins.engine.lifecycle import Rules
-from hydra_plugins.seqsweep_plugins.engine.loop import Display, LoopResult, TrialLoop, TrialSource, outcome_reader
+from hydra_plugins.seqsweep_plugins.engine.loop import (
+    Display,
+    LoopResult,
+    SignalLatch,
+    SweepInterrupted,
+    TrialLoop,
+    TrialSource,
+    outcome_reader,
+    signals_caught,
+)
 from hydra_plugins.seqsweep_plugins.engine.points import PointComposer, load_point_check
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_values
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepEnd, SweepStart, SweepTracker, load_tracker
@@ -93,6 +104,32 @@ class SweepTemplate(Sweeper, abc.ABC):
     # -- the steps, in order ------------------------------------------------------------------
 
     def sweep(self, arguments: list[str]) -> list[Any]:
+        """The steps in order. A signal at any moment (Ctrl-C, SIGTERM, SIGHUP) stops the sweep in
+        order with exit code 128 + signal: before the tracker's sweep start nothing is recorded;
+        after it the sweep and its running trials are recorded KILLED; while the sweep's end is
+        being recorded, the signal waits until it is (a half-recorded end would stay RUNNING)."""
+        self.latch = SignalLatch()
+        self.tracker_started = False
+        self.executor: TrialExecutor | None = None
+        self.result: LoopResult | None = None
+        with signals_caught(self.latch):
+            try:
+                return self._sweep(arguments)
+            except KeyboardInterrupt as interrupt:
+                signum = interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT
+                try:
+                    self._stopped(self.latch.signum or signum)
+                except KeyboardInterrupt:
+                    name = signal.Signals(self.latch.signum or signum).name
+                    print(
+                        f"error: stopped by {name} twice: the clean-up was cut short "
+                        "(the same command closes what it left RUNNING)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    sys.exit(128 + (self.latch.signum or signum))
+
+    def _sweep(self, arguments: list[str]) -> list[Any]:
         plan = self._check(arguments)
         self.tracker = self._load_tracker()
         if self.dry_run:
@@ -116,19 +153,52 @@ class SweepTemplate(Sweeper, abc.ABC):
                 display,
                 outcome_reader(self.objectives, self.need_values),
                 self.job_overrides,
+                self.latch,
             )
             with self.while_running(source):
-                result = loop.run()
-                self.after_trials(result, source, loop)
-        finally:
+                self.result = loop.run()
+                self.after_trials(self.result, source, loop)
+        except KeyboardInterrupt:
+            raise  # _stopped cancels what is still in flight (a refit) before it closes the executor
+        except BaseException:
             self.executor.close()
-        best, no_best = self.best(source)
-        counts, tally = dict(result.tally.counts), result.tally
-        self.tracker.on_sweep_end(
-            SweepEnd(tally.status, counts, best, self.objectives, self.directions, result.seconds, tally.message, no_best)
-        )
+            raise
+        self.executor.close()
+        result = self.result
+        with self.latch.held():
+            best, no_best = self.best(source)
+            counts, tally = dict(result.tally.counts), result.tally
+            self.tracker.on_sweep_end(
+                SweepEnd(tally.status, counts, best, self.objectives, self.directions, result.seconds, tally.message, no_best)
+            )
+        if self.latch.signum is not None and not tally.exit_code:
+            tally.exit_code = 128 + self.latch.signum
+            name = signal.Signals(self.latch.signum).name
+            tally.message = f"stopped by {name} after the last trial ended; the sweep's end is recorded"
         _finish(result)
         return source.ended
+
+    def _stopped(self, signum: int) -> None:
+        """A signal outside the trial loop (the loop stops its own trials): cancel what is in flight
+        (a refit), record the sweep's end when the tracker knows the sweep, exit 128 + signal."""
+        with self.latch.held():
+            result = self.result or LoopResult()
+            if result.tally.exit_code == 0:
+                result.tally.apply(lifecycle.interrupted(signum, trials_started=self.tracker_started))
+            if self.executor is not None:
+                reason = lifecycle.cancelled_reason(signum)
+                for job in self.executor.cancel_all():
+                    if self.tracker_started:
+                        self.tracker.on_trial_lost(job.context, reason, interrupted=True)
+                self.executor.close()
+            if self.tracker_started:
+                tally = result.tally
+                self.tracker.on_sweep_end(
+                    SweepEnd(
+                        tally.status, dict(tally.counts), [], self.objectives, self.directions, result.seconds, tally.message
+                    )
+                )
+        _finish(result)
 
     def _check(self, arguments: list[str]) -> SweepPlan:
         """The settings and every point, before anything leaves a trace: a mistake is one line, exit code 2."""
@@ -164,6 +234,8 @@ class SweepTemplate(Sweeper, abc.ABC):
 
     def _start_tracker(self, start: SweepStart) -> dict[str, Any]:
         try:
+            # Set first: a signal during the start may leave a record the end must close.
+            self.tracker_started = True
             return self.tracker.on_sweep_start(start) or {}
         except (ConfigError, SweepRefused) as error:
             refuse(first_line(error))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import signal
+import time
 
 import pytest
 from hydra.core.utils import JobReturn, JobStatus
@@ -12,7 +14,7 @@ from hydra_plugins.seqsweep_plugins.engine import lifecycle
 from hydra_plugins.seqsweep_plugins.engine.executor import Job, JobEnd
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext
 from hydra_plugins.seqsweep_plugins.engine.lifecycle import Decision, Rules, Stop, SweepStatus, Tally
-from hydra_plugins.seqsweep_plugins.engine.loop import Display, SweepInterrupted, TrialLoop, outcome_reader
+from hydra_plugins.seqsweep_plugins.engine.loop import Display, SignalLatch, SweepInterrupted, TrialLoop, outcome_reader
 from hydra_plugins.seqsweep_plugins.engine.outcome import Outcome, TrialState, lost, read_outcome
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepTracker
 
@@ -193,6 +195,8 @@ class FakeExecutor:
 
     def wait(self, timeout: float | None = None) -> list[JobEnd]:
         end = self.ends.get(self.running[0].context.number, done(1.0))
+        if callable(end):  # the job's own code runs now, in the sweeping process
+            end = end()
         if isinstance(end, BaseException):
             raise end
         job = self.running.pop(0)
@@ -291,6 +295,40 @@ def test_a_signal_cancels_the_running_trials_records_them_interrupted_and_kills_
     assert source.recorded == [(0, COMPLETE), (1, LOST), (2, LOST)]
     assert ("lost", 1, True) in tracker.events and ("lost", 2, True) in tracker.events
     assert result.tally.status is SweepStatus.KILLED and result.tally.exit_code == 128 + signal.SIGTERM
+
+
+def swallowed_ctrl_c() -> JobReturn:
+    """A trial during which Ctrl-C arrives, and a library turns the KeyboardInterrupt into its own
+    error (as Keras does around a layer's `call`): the trial comes back as its own failure."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the handler raises before this ends
+    except KeyboardInterrupt:
+        return raised(TypeError("Exception encountered when calling LSTM.call(). Expected int32, but got None"))
+    pytest.fail("the signal was not raised in the trial")
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_ctrl_c_wins_over_the_error_a_library_made_of_it(slots):
+    source, executor = FakeSource(4), FakeExecutor({1: swallowed_ctrl_c}, slots=slots)
+    result, tracker = run_loop(source, executor)
+    assert source.recorded == [(0, COMPLETE), (1, LOST), *([(2, LOST)] if slots == 2 else [])]
+    assert ("lost", 1, True) in tracker.events
+    assert not [e for e in tracker.events if e[0] == "end" and e[1] != 0]  # never told as its own FAIL
+    assert result.tally.counts[FAIL] == 0
+    assert result.tally.status is SweepStatus.KILLED and result.tally.exit_code == 130
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers given back
+
+
+def test_a_held_signal_waits_for_the_block_and_a_second_one_cuts_it_short():
+    latch = SignalLatch()
+    with latch.held():
+        latch.catch(signal.SIGINT)  # kept: the recording in the block goes on
+        assert latch.signum == signal.SIGINT
+        with pytest.raises(SweepInterrupted):
+            latch.catch(signal.SIGINT)  # pressed again: the user insists
+    with pytest.raises(SweepInterrupted):
+        latch.raise_if_caught()
 
 
 def test_ctrl_c_is_sigint():
