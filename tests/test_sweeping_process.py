@@ -1,0 +1,47 @@
+"""The process that composes, checks and schedules a Ray sweep stays light: TensorFlow and Keras
+are imported by the workers that train, never by it (issue: start fast, scale flat)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "model=simplernn,gru",
+    "model.units=4",
+    "model.embedding_dim=8",
+    "data.num_words=500",
+    "data.maxlen=20",
+    "data.n_train=60",
+    "data.n_test=50",
+    "trainer.epochs=1",
+]
+
+
+def probe(path: Path) -> list[str]:
+    return [
+        "+hydra.callbacks.probe._target_=tests.apps.modules_probe.HeavyModulesAtEnd",
+        f"+hydra.callbacks.probe.path={path}",
+    ]
+
+
+@pytest.mark.slow
+def test_the_sweeping_process_of_a_ray_sweep_never_imports_tensorflow(run_cli, store_runs, tmp_path):
+    extra_env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = run_cli(
+        "-m",
+        *TINY,
+        "hydra/launcher=ray",
+        "+hydra.launcher.init_kwargs.num_cpus=2",
+        *probe(tmp_path / "m.json"),
+        extra_env=extra_env,
+    )
+    held = json.loads((tmp_path / "m.json").read_text())
+    assert not held["tensorflow"] and not held["keras"], done.stdout[-2000:]
+    assert held["ray"] and held["mlflow"]  # the probe sees what the process did import
+    runs = store_runs()
+    assert sorted(runs[runs["tags.mlflow.parentRunId"].notna()]["status"]) == ["FINISHED", "FINISHED"]
