@@ -132,6 +132,16 @@ def test_a_slow_job_does_not_hold_back_the_later_ones(ray_cluster, tmp_path: Pat
     assert slow.job.idx == 0 and slow.job_return.status == JobStatus.COMPLETED
 
 
+def test_max_calls_1_runs_each_job_in_a_fresh_worker(ray_cluster, tmp_path: Path) -> None:
+    with launcher_for(ray_cluster, tmp_path, "hydra.launcher.max_calls=1") as launcher:
+        executor = launcher.executor()
+        for idx in range(4):
+            executor.submit(job(idx))
+        ends = collect(executor, 4)
+    assert all(end.job_return.status == JobStatus.COMPLETED for end in ends)
+    assert len({end.job_return.return_value["pid"] for end in ends}) == 4
+
+
 def test_a_killed_worker_is_lost_with_a_reason_while_the_others_finish(ray_cluster, tmp_path: Path) -> None:
     with launcher_for(ray_cluster, tmp_path) as launcher:
         executor = launcher.executor()
@@ -197,6 +207,11 @@ def test_bad_settings_are_refused_in_one_line(ray_cluster, tmp_path: Path) -> No
             match=r"^hydra\.launcher\.cpus_per_trial=0 is not allowed: a number > 0$",
         ),
         launcher_for(ray_cluster, tmp_path, "hydra.launcher.cpus_per_trial=0"),
+    ):
+        pass
+    with (
+        pytest.raises(ValueError, match=r"^hydra\.launcher\.max_calls=0 is not allowed: null \(a worker is never replaced\)"),
+        launcher_for(ray_cluster, tmp_path, "hydra.launcher.max_calls=0"),
     ):
         pass
     too_many = (

@@ -24,6 +24,10 @@ class RayLauncherConf:
     # How often the sweeper runs a trial again, as a new recorded trial, when its worker or
     # machine died. Ray itself never retries a trial (its tasks run with max_retries=0).
     max_retries: int = 1
+    # Trials a worker runs before Ray replaces it with a fresh one (Ray's `max_calls`), which
+    # bounds what a long-lived worker can accumulate (memory TensorFlow never gives back); a new
+    # worker imports TensorFlow again. null: never replaced.
+    max_calls: Optional[int] = None
     # Passed to ray.init as they are (e.g. {num_cpus: 4, _temp_dir: /scratch/ray}).
     init_kwargs: Dict[str, Any] = field(default_factory=dict)
 

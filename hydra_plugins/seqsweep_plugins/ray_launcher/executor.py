@@ -124,7 +124,9 @@ class RayExecutor:
         self._shared = ray.put((hydra_context, task_function, Singleton.get_state()))
         self._cwd = os.getcwd()
         self._code_folder = worker.code_folder(task_function)
-        self._task = ray.remote(worker.run_job_in_worker).options(
+        # max_calls is a property of the remote function (Ray refuses it in .options()); Ray's own
+        # default, 0, is a worker that is never replaced.
+        self._task = ray.remote(max_calls=launcher.max_calls or 0)(worker.run_job_in_worker).options(
             num_cpus=launcher.cpus_per_trial,
             num_gpus=launcher.gpus_per_trial,
             # Never retried by Ray: a lost trial is rerun by the sweeper as a new, recorded trial.

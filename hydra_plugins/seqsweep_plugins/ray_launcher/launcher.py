@@ -48,6 +48,7 @@ class RayLauncher(Launcher, ExecutorLauncher):
         cpus_per_trial: float = 1,
         gpus_per_trial: float = 0,
         max_retries: int = 1,
+        max_calls: int | None = None,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.address = address
@@ -55,6 +56,7 @@ class RayLauncher(Launcher, ExecutorLauncher):
         self.cpus_per_trial = cpus_per_trial
         self.gpus_per_trial = gpus_per_trial
         self.max_retries = max_retries
+        self.max_calls = max_calls
         self.init_kwargs = dict(init_kwargs or {})
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
@@ -129,6 +131,10 @@ def _check_settings(launcher: RayLauncher) -> None:
         )
     if not isinstance(launcher.max_retries, int) or launcher.max_retries < 0:
         raise ConfigError("hydra.launcher.max_retries", launcher.max_retries, "a whole number >= 0")
+    if launcher.max_calls is not None and (not isinstance(launcher.max_calls, int) or launcher.max_calls < 1):
+        raise ConfigError(
+            "hydra.launcher.max_calls", launcher.max_calls, "null (a worker is never replaced) or a whole number >= 1"
+        )
     if importlib.util.find_spec("ray") is None:
         raise ValueError("hydra/launcher=ray is not allowed: Ray is not installed (pip install -e '.[ray]')")
     if launcher.address is not None and not str(launcher.address).strip():
