@@ -104,6 +104,18 @@ def review_texts(source: ReviewSource, fingerprint: str, cache_dir: str) -> Prep
     arrays would need pickle.
     """
     start = time.perf_counter()
+    stored, from_disk = _stored_reviews(source, fingerprint, cache_dir)
+    arrays = {
+        "x_train": _unpacked_texts(stored, "train"),
+        "y_train": stored["y_train"],
+        "x_test": _unpacked_texts(stored, "test"),
+        "y_test": stored["y_test"],
+    }
+    return PreparedArrays(arrays, from_disk, time.perf_counter() - start)
+
+
+def _stored_reviews(source: ReviewSource, fingerprint: str, cache_dir: str) -> tuple[dict[str, np.ndarray], bool]:
+    """The parsed reviews as stored on disk (packed texts and labels), and whether they were cached."""
 
     def compute() -> dict[str, np.ndarray]:
         reviews = _read(source)
@@ -115,14 +127,7 @@ def review_texts(source: ReviewSource, fingerprint: str, cache_dir: str) -> Prep
         }
 
     key = {"version": REVIEW_CACHE_VERSION, "source": fingerprint}
-    stored, from_disk = load_or_compute(cache_path(cache_dir, "imdb-reviews", key), compute)
-    arrays = {
-        "x_train": _unpacked_texts(stored, "train"),
-        "y_train": stored["y_train"],
-        "x_test": _unpacked_texts(stored, "test"),
-        "y_test": stored["y_test"],
-    }
-    return PreparedArrays(arrays, from_disk, time.perf_counter() - start)
+    return load_or_compute(cache_path(cache_dir, "imdb-reviews", key), compute)
 
 
 def _packed_texts(split: str, texts: list[str]) -> dict[str, np.ndarray]:
@@ -205,25 +210,17 @@ def _request(inputs: InputRequest | None) -> InputRequest:
     return request
 
 
-def _prepared(cfg) -> dict[str, np.ndarray]:
-    """The arrays a trial of `cfg` starts from, as far as sizes go.
+def _labels(cfg) -> dict[str, np.ndarray]:
+    """The labels of both splits, which is all the size checks need, from the parsed reviews.
 
-    Embeddings have the labels of the reviews, so size checks stop at the reviews and
-    never start minutes of encoding just to refuse a bad `n_train`.
+    Not from the token ids: building those imports TensorFlow (Keras' TextVectorization), which
+    the sweeping process, where the checks run, must not need; the trials tokenize later from the
+    same parsed reviews, cached here.
     """
-    request = _request(wanted_inputs(cfg.model))
-    if request.kind == "sentence_embeddings":
-        request = InputRequest("text")
+    _request(wanted_inputs(cfg.model))  # a model asking for inputs IMDB cannot give is refused here
     path = open_source(cfg.data.source, cfg.data.cache_dir)
-    return _prepared_parts(
-        request,
-        path,
-        str(cfg.data.cache_dir),
-        cfg.data.num_words,
-        cfg.data.maxlen,
-        cfg.data.truncating,
-        cfg.data.padding,
-    )[-1].arrays
+    stored, _ = _stored_reviews(path, _fingerprint(path), str(cfg.data.cache_dir))
+    return {"y_train": stored["y_train"], "y_test": stored["y_test"]}
 
 
 def _smallest_usable_n_train(validation_split: float) -> int:
@@ -241,9 +238,9 @@ def check_imdb_sizes(cfg) -> None:
     """n_train, n_test and the validation set must fit the source and leave both classes in
     training and validation.
 
-    This reads (or loads from cache) the prepared arrays, which the trials need anyway.
+    This reads (or loads from cache) the parsed reviews, which the trials need anyway.
     """
-    arrays = _prepared(cfg)
+    arrays = _labels(cfg)
     n_train, n_test = cfg.data.n_train, cfg.data.n_test
     plan = ValidationPlan.from_trainer(cfg.trainer)
     available = len(arrays["y_train"])
