@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.tiny_trial import TINY_TRIAL
+
 ROOT = Path(__file__).resolve().parents[1]
-TINY = [
-    "model=simplernn,gru",
-    "model.units=4",
-    "model.embedding_dim=8",
-    "data.num_words=500",
-    "data.maxlen=20",
-    "data.n_train=60",
-    "data.n_test=50",
-    "trainer.epochs=1",
-]
+TINY = ["model=simplernn,gru", *TINY_TRIAL, "trainer.epochs=1"]
 
 
 def probe(path: Path) -> list[str]:

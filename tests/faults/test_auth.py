@@ -19,19 +19,11 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from tests.fixtures.tiny_trial import TINY_TRIAL
+
 pytestmark = pytest.mark.slow
 
-GRID = [
-    "-m",
-    "model=simplernn,gru",
-    "model.units=4",
-    "model.embedding_dim=8",
-    "data.num_words=500",
-    "data.maxlen=20",
-    "data.n_train=60",
-    "data.n_test=50",
-    "trainer.epochs=1",
-]
+GRID = ["-m", "model=simplernn,gru", *TINY_TRIAL, "trainer.epochs=1"]
 
 
 @pytest.fixture()

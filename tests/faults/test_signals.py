@@ -15,19 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.tiny_trial import TINY_TRIAL
+
 pytestmark = pytest.mark.slow
 
-GRID = [
-    "-m",
-    "model=simplernn,lstm,gru",
-    "model.units=4",
-    "model.embedding_dim=8",
-    "data.num_words=500",
-    "data.maxlen=20",
-    "data.n_train=60",
-    "data.n_test=50",
-    "trainer.epochs=30",
-]
+GRID = ["-m", "model=simplernn,lstm,gru", *TINY_TRIAL, "trainer.epochs=30"]
 
 
 def start(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, Path]:

@@ -27,18 +27,11 @@ import pytest
 from tests.faults.test_stores import _limit_file_size, _without_permission_override
 from tests.fixtures import free_loopback_port
 from tests.fixtures.postgres import postgres_binaries
+from tests.fixtures.tiny_trial import TINY_TRIAL
 
 pytestmark = pytest.mark.slow
 
-TINY = [
-    "model.units=4",
-    "model.embedding_dim=8",
-    "data.num_words=500",
-    "data.maxlen=20",
-    "data.n_train=60",
-    "data.n_test=50",
-    "trainer.epochs=1",
-]
+TINY = [*TINY_TRIAL, "trainer.epochs=1"]
 SWEEP_TIMEOUT_S = 300
 
 
