@@ -116,18 +116,18 @@ class SweepTemplate(Sweeper, abc.ABC):
             try:
                 return self._sweep(arguments)
             except KeyboardInterrupt as interrupt:
-                signum = interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT
+                raised = interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT
+                signum = self.latch.signum or raised
                 try:
-                    self._stopped(self.latch.signum or signum)
+                    self._stopped(signum)
                 except KeyboardInterrupt:
-                    name = signal.Signals(self.latch.signum or signum).name
                     print(
-                        f"error: stopped by {name} twice: the clean-up was cut short "
+                        f"error: stopped by {signal.Signals(signum).name} twice: the clean-up was cut short "
                         "(the same command closes what it left RUNNING)",
                         file=sys.stderr,
                         flush=True,
                     )
-                    sys.exit(128 + (self.latch.signum or signum))
+                    sys.exit(128 + signum)
 
     def _sweep(self, arguments: list[str]) -> list[Any]:
         plan = self._check(arguments)
