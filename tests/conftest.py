@@ -53,6 +53,22 @@ def _made_by_this_run(folder: Path) -> bool:
 _BYTECODE_BEFORE = {folder for folder in _bytecode_folders() if not _made_by_this_run(folder)}
 
 
+def _absl_never_closes_pytests_capture() -> None:
+    """absl (imported with TensorFlow) makes a handler holding the sys.stderr of that moment, and
+    every `logging.config.dictConfig` (Hydra's, at each in-process job) closes all handlers ever
+    made; absl's closes its stream unless it is the current sys.stderr or stdout. In a test
+    process that stream is pytest's capture file, so an in-process sweep that reconfigured
+    logging while stderr was swapped (capsys, or the CLI holding Hydra's errors back) closed
+    the capture, and every later test in that process errored ("I/O operation on closed file",
+    seen under pytest-xdist). The process's own stderr is one absl leaves open."""
+    from absl import logging as absl_logging
+
+    absl_logging.get_absl_handler().python_handler.setStream(sys.__stderr__)
+
+
+_absl_never_closes_pytests_capture()
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001 (pytest hook)
     import shutil
 
