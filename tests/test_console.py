@@ -41,6 +41,7 @@ def test_a_grid_prints_its_plan_one_line_per_trial_and_a_summary(run_cli):
 
 
 @pytest.mark.slow
+@pytest.mark.starts_ray
 def test_a_grid_on_ray_with_two_slots_prints_the_same(run_cli):
     done = run_cli(*GRID, "hydra/launcher=ray", "hydra.launcher.max_concurrent=2", "+hydra.launcher.init_kwargs.num_cpus=2")
     _read_sweep(done, parallel=True)

@@ -65,6 +65,7 @@ def test_the_preset_climbs_prunes_and_refits_in_process_with_levels_in_mlflow_an
 
 
 @pytest.mark.slow
+@pytest.mark.starts_ray
 def test_the_preset_runs_on_ray_with_two_trials_in_flight(run_cli, store_runs):
     done = run_cli("-m", *MINI, "hydra/launcher=ray", "hydra.sweeper.n_jobs=2", "+hydra.launcher.init_kwargs.num_cpus=2")
     _check_ladder(done, store_runs())

@@ -33,7 +33,7 @@ from tests.apps import tiny_app
 # The session's two-node cluster (fixture `ray_cluster`).
 pytest_plugins = ["tests.fixtures.ray_cluster"]
 # Starting the two-node cluster takes ~8 s and its tests ~25 s: CI runs them, the default run does not.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.starts_ray]
 
 APP = Path(tiny_app.__file__)
 # Ends must arrive well within this; a job that never ends fails the test instead of hanging it.

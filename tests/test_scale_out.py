@@ -31,7 +31,7 @@ from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import INFRASTRUCTURE, 
 
 # The session's two-node Ray cluster on loopback (fixture `ray_cluster`).
 pytest_plugins = ["tests.fixtures.ray_cluster"]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.starts_ray]
 
 TINY = ["model.units=4", "model.embedding_dim=8", "data.num_words=500", "data.maxlen=20", "data.n_train=60", "data.n_test=50"]
 # The preset's search space, with the layer sizes and dropouts fixed small: what is searched is

@@ -23,6 +23,7 @@ def probe(path: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.starts_ray
 def test_the_sweeping_process_of_a_ray_sweep_never_imports_tensorflow(run_cli, store_runs, tmp_path):
     extra_env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = run_cli(

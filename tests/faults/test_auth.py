@@ -21,7 +21,7 @@ import pytest
 
 from tests.fixtures.tiny_trial import TINY_TRIAL
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.starts_ray]
 
 GRID = ["-m", "model=simplernn,gru", *TINY_TRIAL, "trainer.epochs=1"]
 
