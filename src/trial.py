@@ -6,18 +6,20 @@ seconds to import, and `python -m src.train --help` should not wait for it.
 
 from __future__ import annotations
 
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import keras
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hydra_plugins.seqsweep_plugins import JobContext, bare_key, current_job, current_trial, mask_secrets, readable_number
 from src.data.validation_set import FINGERPRINT_KEY
 from src.tracking.model_artifact import log_trained_model
 from src.tracking.pruning import PruningReporter
 from src.tracking.trial_run import TrialRun
-from src.training.trainer import train
+from src.training.backup import claim_backup, config_fingerprint, remove_backup
+from src.training.trainer import TrialResult, train
 
 
 def run_name(cfg: DictConfig, job: JobContext | None) -> str:
@@ -62,6 +64,51 @@ def validation_evidence(cfg: DictConfig, info: dict) -> dict[str, str]:
     return evidence
 
 
+def backup_folder(cfg: DictConfig, job: JobContext | None) -> Path | None:
+    """Where a sweep's trial backs up its training state after every epoch: one folder per trial
+    (and fidelity level) of the sweep, shared by a lost trial and its rerun, which continues from
+    it. None where no rerun would continue it (outside a sweep, or a launcher that does not rerun
+    lost trials: Hydra's basic one) or with `trainer.backup=false`."""
+    if job is None or not job.rerun_if_lost or not cfg.trainer.get("backup", True):
+        return None
+    root = cfg.trainer.get("backup_dir") or Path(HydraConfig.get().sweep.dir) / "backups"
+    sweep = job.sweep.get("mlflow_parent_run_id", "sweep")
+    origin = job.tags.get("retry_of", job.number)
+    level = f"-level{job.level}" if job.level is not None else ""
+    return Path(root) / str(sweep) / f"trial-{origin}{level}"
+
+
+def _train_in_run(
+    cfg: DictConfig,
+    job: JobContext | None,
+    name: str,
+    parent: str | None,
+    trial: Any,
+    callbacks: Sequence[keras.callbacks.Callback],
+    verbose: int,
+    backup: Path | None,
+    backed_up: int,
+) -> tuple[TrialResult, dict[str, str]]:
+    """Train inside the trial's MLflow run and record what it produced; the result and the
+    trial's evidence about itself (which examples validated it, where it resumed)."""
+    refit = job is not None and job.refit
+    with TrialRun(cfg, name, run_tags(cfg, job), parent_run_id=parent) as run:
+        if trial is not None:
+            trial.set_user_attr("mlflow_run_id", run.run_id)
+        if backed_up:
+            # Tagged before training, so a continued trial that is pruned or fails says so too.
+            run.set_tags({"resumed_after_epoch": str(backed_up)})
+        result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose, backup_dir=backup)
+        evidence = validation_evidence(cfg, result.data.info)
+        run.log_result(result.metrics, result.history, result.model, tags=evidence)
+        if job is not None and job.level is not None and job.objectives[0] in result.metrics:
+            objective = job.objectives[0]
+            run.log_levels(objective, {**job.earlier_levels, job.level: result.metrics[objective]})
+        if refit:
+            log_trained_model(result.model, example_inputs=result.data.x_train[:5])
+    return result, evidence
+
+
 def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, float]:
     """Train one configured trial inside its MLflow run and print a one-line result.
 
@@ -82,17 +129,15 @@ def run_trial(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (
         with open_dict(cfg):
             cfg.trainer.evaluate_test = True
     name = f"refit {run_name(cfg, job).rsplit(' #', 1)[0]}" if refit else run_name(cfg, job)
-    with TrialRun(cfg, name, run_tags(cfg, job), parent_run_id=parent) as run:
-        if trial is not None:
-            trial.set_user_attr("mlflow_run_id", run.run_id)
-        result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose)
-        evidence = validation_evidence(cfg, result.data.info)
-        run.log_result(result.metrics, result.history, result.model, tags=evidence)
-        if job is not None and job.level is not None and job.objectives[0] in result.metrics:
-            objective = job.objectives[0]
-            run.log_levels(objective, {**job.earlier_levels, job.level: result.metrics[objective]})
-        if refit:
-            log_trained_model(result.model, example_inputs=result.data.x_train[:5])
+    backup = backup_folder(cfg, job)
+    backed_up = claim_backup(backup, config_fingerprint(OmegaConf.to_container(cfg, resolve=True))) if backup else 0
+    try:
+        result, evidence = _train_in_run(cfg, job, name, parent, trial, callbacks, verbose, backup, backed_up)
+    finally:
+        # Kept until the trial's results are recorded: only a process that dies before leaves it,
+        # for the rerun. A trial that ended any other way (failed, pruned, interrupted) is not continued.
+        if backup is not None:
+            remove_backup(backup)
     m = result.metrics
     if job is not None and not refit:
         # The sweeper names a best only among trials validated on the same examples (conf/config.yaml).

@@ -62,7 +62,8 @@ class TrialRun:
         self.run_id: str | None = None
 
     def __enter__(self) -> "TrialRun":
-        experiment_id = connect(self.cfg.tracking)
+        # Inside a sweep the store answered at the sweep's start: one restarting now is waited for.
+        experiment_id = connect(self.cfg.tracking, proven=self.parent_run_id is not None)
         parent_run_id = self.parent_run_id
         sweep_tags = {"sweep_id": parent_run_id} if parent_run_id else {}
         run = mlflow.start_run(
@@ -142,6 +143,9 @@ class TrialRun:
         summary = io.StringIO()
         model.summary(print_fn=lambda line, **_: summary.write(line + "\n"))
         mlflow.log_text(summary.getvalue(), "model_summary.txt")
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        mlflow.set_tags(tags)
 
     def log_levels(self, metric: str, values: dict[int, float]) -> None:
         """`{metric}_by_level`, one step per fidelity level measured so far (step = the level),

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -20,6 +21,7 @@ from tensorflow.python.framework import config as tf_config
 
 from src.data.task import TaskData, wanted_inputs
 from src.data.validation_set import ValidationPlan
+from src.training.backup import TrainingBackup
 from src.training.callbacks import EpochTimer, StopOnNonFiniteLoss, steady_ms_per_step
 
 # Each trial builds a new model, so Keras retraces its train function; TensorFlow warns
@@ -40,6 +42,8 @@ class TrialResult:
     model: keras.Model
     data: TaskData
     extra: dict[str, Any] = field(default_factory=dict)
+    # The epochs a restored backup had completed before this process trained on (0: none).
+    resumed_after_epoch: int = 0
 
 
 # Keys of a data config that the sweeper reads (conf/config.yaml's best_among), not the loader.
@@ -92,8 +96,18 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         tf_config.disable_op_determinism()
 
 
-def train(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int = 2) -> TrialResult:
+def train(
+    cfg: DictConfig,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 2,
+    backup_dir: str | Path | None = None,
+) -> TrialResult:
     """Run one trial. Extra `callbacks` (loggers, pruners) see every epoch's logs.
+
+    With `backup_dir`, the training state is saved there after every epoch, and a backup found
+    there (left by a training of the same configuration that died) is continued from its last
+    epoch; the folder stays for the caller to remove once the results are recorded. `history`
+    then holds every epoch, those of the backup included.
 
     Raises `TrialDiverged` when the loss becomes NaN or infinite.
     """
@@ -111,6 +125,8 @@ def train(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), v
     divergence = StopOnNonFiniteLoss()
     validation = (data.x_val, data.y_val) if len(data.x_val) else None
 
+    # Last, so an epoch is logged by the other callbacks before it counts as backed up.
+    backup = [TrainingBackup(backup_dir)] if backup_dir else []
     start = time.perf_counter()
     history = model.fit(
         data.x_train,
@@ -118,13 +134,17 @@ def train(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), v
         validation_data=validation,
         epochs=cfg.trainer.epochs,
         batch_size=cfg.trainer.batch_size,
-        callbacks=[EpochTimer(), divergence, *early_stopping(cfg), *callbacks],
+        callbacks=[EpochTimer(), divergence, *early_stopping(cfg), *callbacks, *backup],
         verbose=verbose,
     )
     fit_seconds = time.perf_counter() - start
     if divergence.diverged_at_epoch is not None:
         raise TrialDiverged(f"loss became {divergence.bad_value} at epoch {divergence.diverged_at_epoch}")
 
+    resumed_after = backup[0].resumed_after_epoch if backup else 0
+    if resumed_after:
+        restored = backup[0].restored_history
+        history.history = {name: restored.get(name, []) + history.history.get(name, []) for name in restored}
     epochs_run = len(history.history["loss"])
     steps_per_epoch = int(np.ceil(len(data.x_train) / cfg.trainer.batch_size))
     metrics = {
@@ -143,7 +163,7 @@ def train(cfg: DictConfig, callbacks: Sequence[keras.callbacks.Callback] = (), v
     # has no test_* metrics at all, rather than zeros.
     if cfg.trainer.evaluate_test:
         metrics.update(evaluate_test(model, data, cfg.trainer.eval_batch_size))
-    return TrialResult(metrics=metrics, history=history.history, model=model, data=data)
+    return TrialResult(metrics=metrics, history=history.history, model=model, data=data, resumed_after_epoch=resumed_after)
 
 
 def evaluate_test(model: keras.Model, data: TaskData, batch_size: int) -> dict[str, float]:

@@ -37,6 +37,8 @@ class TrialHandle:
     opener: Callable[[TrialHandle], Any]
     # The sweeper's `pruner` settings (a dict with `_target_`), so should_prune() decides as the study does.
     pruner: dict[str, Any] | None = None
+    # Seconds the job's calls to the study wait for a database that cannot be reached.
+    store_outage_s: float = 60
     # The optuna.Trial itself when the job runs in the sweeping process; never pickled.
     live_trial: Any = field(default=None, repr=False, compare=False)
 
@@ -70,6 +72,9 @@ class JobContext:
     earlier_levels: dict[int, float] = field(default_factory=dict)
     # Whether the job reports each epoch to its Optuna trial; not when levels are the pruner's steps.
     report_epochs: bool = True
+    # Whether the sweep runs the job again should its worker die (the launcher's max_retries > 0):
+    # only then is state a rerun could continue from (a training backup) worth its cost.
+    rerun_if_lost: bool = False
 
 
 # The current job lives in this module, which Hydra's plugin scan never executes (engine/ has
