@@ -206,6 +206,24 @@ def _check_verbose(cfg: DictConfig) -> None:
         )
 
 
+def _check_outage(cfg: DictConfig) -> None:
+    outage = OmegaConf.select(cfg, "tracking.outage_s", default=60)
+    if isinstance(outage, bool) or not isinstance(outage, (int, float)) or not 0 <= outage < float("inf"):
+        raise ConfigError("tracking.outage_s", outage, "a number of seconds >= 0 (0: give up at once)")
+
+
+def _check_backup(cfg: DictConfig) -> None:
+    backup = OmegaConf.select(cfg, "trainer.backup", default=True)
+    if not isinstance(backup, bool):
+        raise ConfigError("trainer.backup", backup, "true (a lost trial's rerun continues from its last epoch) or false")
+    folder = OmegaConf.select(cfg, "trainer.backup_dir", default=None)
+    if folder is not None and (not isinstance(folder, str) or not folder.strip()):
+        shown = repr(folder) if isinstance(folder, str) else folder
+        raise ConfigError(
+            "trainer.backup_dir", shown, "null (<sweep dir>/backups) or a folder every node of the cluster reaches"
+        )
+
+
 def _no_validation(cfg: DictConfig) -> bool:
     """`split` mode with nothing held out (a fixed set always has examples: its size is checked)."""
     return OmegaConf.select(cfg, "trainer.validation", default="split") == "split" and not cfg.trainer.validation_split
@@ -321,6 +339,8 @@ def validate_config(cfg: DictConfig, objectives: Sequence[str] = ()) -> None:
     _check_finite(cfg)
     _check_non_negative_ints(cfg)
     _check_verbose(cfg)
+    _check_backup(cfg)
+    _check_outage(cfg)
     _check_experiment_name(cfg)
     _check_ui_url(cfg)
     for key in _POSITIVE_INTS:

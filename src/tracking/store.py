@@ -44,6 +44,8 @@ MLFLOW_HTTP_SETTINGS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "7",
 }
+# Which of those the user set: theirs win over ours, also once the store has answered.
+_SET_BY_USER = frozenset(name for name in MLFLOW_HTTP_SETTINGS if name in os.environ)
 # Longest wait for another process to finish creating the schema (a few seconds usually).
 SCHEMA_LOCK_TIMEOUT_S = 120
 # MLflow 3's UI opens an experiment on its GenAI traces page unless it knows it is model training.
@@ -61,9 +63,13 @@ def absolute_uri(uri: str) -> str:
     return absolute_url(uri, create_folder=False)
 
 
-def connect(tracking_cfg: DictConfig) -> str:
+def connect(tracking_cfg: DictConfig, proven: bool = False) -> str:
     """Point MLflow at the configured store, prove it can be written, and return the
     experiment id (created if missing).
+
+    A tracking server that does not answer is given up on in seconds, unless `proven` (a trial
+    of a sweep whose start already reached it): then, as after any first answer, requests wait
+    up to `tracking.outage_s` for a server that is restarting.
 
     A relative SQLite path is taken from the working directory; its folder is created so a
     fresh checkout needs no set-up. Raises `StoreError` (one line: store and cause) when the
@@ -77,8 +83,11 @@ def connect(tracking_cfg: DictConfig) -> str:
     start = time.monotonic()
     try:
         if uri.startswith(("http://", "https://")):
-            for variable, value in MLFLOW_HTTP_SETTINGS.items():
-                os.environ.setdefault(variable, value)
+            outage_s = float(tracking_cfg.get("outage_s", 60))
+            if proven:
+                wait_out_outages(outage_s)
+            else:
+                _set_unless_set_by_user(MLFLOW_HTTP_SETTINGS)
             if mask_secrets(uri) != uri:
                 # MLflow prints "View run ... at: <tracking URI>/#/..." as each run ends, password and all.
                 os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
@@ -86,11 +95,44 @@ def connect(tracking_cfg: DictConfig) -> str:
             if uri.startswith("sqlite:///"):
                 _create_sqlite_store_atomically(Path(uri.removeprefix("sqlite:///")))
             mlflow.set_tracking_uri(uri)
-            return _experiment_proven_writable(uri, name)
+            experiment_id = _experiment_proven_writable(uri, name)
+        if uri.startswith(("http://", "https://")):
+            wait_out_outages(outage_s)
+        return experiment_id
     except StoreError:
         raise
     except Exception as error:
         raise StoreError(uri, f"{describe_cause(error)} (after {time.monotonic() - start:.1f} s)") from error
+
+
+def wait_out_outages(outage_s: float) -> None:
+    """Once the server has answered, MLflow's requests wait up to `outage_s` seconds for it (or its
+    database) to come back from a restart, instead of giving up in seconds."""
+    retries, factor = retry_schedule(outage_s)
+    _set_unless_set_by_user(
+        {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(retries), "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": str(factor)}
+    )
+
+
+def retry_schedule(outage_s: float) -> tuple[int, int]:
+    """MLflow's (retries, backoff factor) whose pauses add up to at most `outage_s`, as close as they
+    get, with as many retries as that allows. urllib3 pauses 0, 2f, 4f, ... seconds between
+    retries, f * (2**r - 2) in all for r retries; MLflow takes whole factors and at most 10 retries."""
+    if outage_s <= 0:
+        return 0, 0
+    best = (0, 0, 0)  # (total pause, retries, factor)
+    for retries in range(1, 11):
+        for factor in range(1, 121):
+            total = factor * (2**retries - 2)
+            if total <= outage_s and (total, retries) > best[:2]:
+                best = (total, retries, factor)
+    return best[1], best[2]
+
+
+def _set_unless_set_by_user(settings: dict[str, str]) -> None:
+    for variable, value in settings.items():
+        if variable not in _SET_BY_USER:
+            os.environ[variable] = value
 
 
 def _artifact_location(uri: str, experiment_name: str) -> str | None:

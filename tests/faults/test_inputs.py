@@ -47,6 +47,9 @@ REFUSED = [
     (["tracking.experiment_name=' '"], "tracking.experiment_name=' '", "non-empty"),
     (["trainer.verbose=7"], "trainer.verbose=7", "0 (silent)"),
     (["trainer.verbose=-1"], "trainer.verbose=-1", "0 (silent)"),
+    (["tracking.outage_s=-1"], "tracking.outage_s=-1", "a number of seconds >= 0"),
+    (["trainer.backup=sometimes"], "trainer.backup=sometimes", "true (a lost trial's rerun"),
+    (["trainer.backup_dir=''"], "trainer.backup_dir=''", "a folder every node of the cluster reaches"),
     (["+model.unitz=3"], "model.unitz=3", "did you mean model.units?"),
     (["+trainer.epoch=3"], "trainer.epoch=3", "did you mean trainer.epochs?"),
     (["+foo.bar=1"], "foo.bar=1", "known keys: data, model, optimizer, tracking, trainer"),
@@ -68,6 +71,8 @@ ACCEPTED = [
     ["trainer.seed=0"],
     ["trainer.verbose=0"],
     ["trainer.verbose=2"],
+    ["trainer.backup=false"],
+    ["trainer.backup_dir=/shared/backups"],
     ["data.num_words=3"],
     # A key only another option of the group defines is known once that option is chosen.
     ["model=gru", "model.unroll=true"],

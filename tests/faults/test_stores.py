@@ -20,7 +20,7 @@ import mlflow
 import pytest
 from omegaconf import OmegaConf
 
-from src.tracking.store import connect
+from src.tracking.store import connect, retry_schedule
 from tests.fixtures import free_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ import sys
 import mlflow
 from omegaconf import OmegaConf
 from src.errors import StoreError
-from src.tracking.store import connect
+from src.tracking.store import connect, retry_schedule
 
 try:
     experiment_id = connect(OmegaConf.create({"tracking_uri": sys.argv[1], "experiment_name": sys.argv[2]}))
@@ -257,3 +257,14 @@ def test_wrong_postgres_password_says_so_without_the_password(postgres_url, tmp_
     assert_one_line_error(code, err, "the server refused the credentials", "seqsweep:***@127.0.0.1")
     password = postgres_url.split(":")[2].split("@")[0]
     assert password not in err
+
+
+@pytest.mark.parametrize("outage_s", [2, 10, 60, 300])
+def test_mlflow_retries_wait_for_a_restarting_server_at_most_the_outage_limit(outage_s):
+    retries, factor = retry_schedule(outage_s)
+    pauses = sum(factor * 2 ** (n - 1) for n in range(2, retries + 1))  # urllib3: 0, 2f, 4f, ...
+    assert outage_s / 2 <= pauses <= outage_s and 1 <= retries <= 10
+
+
+def test_an_outage_limit_of_0_gives_up_at_once():
+    assert retry_schedule(0) == (0, 0)

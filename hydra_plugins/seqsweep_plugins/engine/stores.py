@@ -5,6 +5,8 @@
 - `database_lock`: one lock every process using the same database shares, for steps no library
   guards against other processes (creating a schema, Optuna's "count, then ask" budget): a file
   lock beside an SQLite file, a PostgreSQL advisory lock, nothing for other stores.
+- `connection_lost`: whether an error says the database could not be reached (rather than
+  refused the call); what callers that wait out a restarting database wait for.
 """
 
 from __future__ import annotations
@@ -20,6 +22,33 @@ SQLITE = "sqlite:///"
 
 class LockTimeout(TimeoutError):
     """Another process held the lock longer than the caller would wait."""
+
+
+# How far connection_lost follows an error's causes (Optuna, SQLAlchemy and the driver: three).
+MAX_CHAIN = 6
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says the database could not be reached.
+
+    Followed through the errors each was raised from (Optuna's StorageInternalError from
+    SQLAlchemy's), and from a PendingRollbackError to the error it was raised while handling:
+    SQLAlchemy raises it when a query retried in the same session (Optuna's fallback in
+    `_get_trials`) finds the transaction the lost connection left behind.
+    """
+    from sqlalchemy import exc
+
+    current: BaseException | None = error
+    for _ in range(MAX_CHAIN):
+        if current is None:
+            return False
+        if isinstance(current, (exc.OperationalError, exc.InterfaceError)):
+            return True
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        pending = isinstance(current, exc.PendingRollbackError)
+        current = current.__cause__ or (current.__context__ if pending else None)
+    return False
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -86,7 +115,14 @@ def _advisory_lock(url: str, purpose: str, engine: Any) -> Iterator[None]:
             try:
                 yield
             finally:
-                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:id)"), key)
+                try:
+                    connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:id)"), key)
+                except sqlalchemy.exc.DBAPIError as error:
+                    # PostgreSQL ends a session's advisory locks with the session: on a lost
+                    # connection there is nothing left to unlock, and the body's own error (the
+                    # store that went away) is the one worth raising.
+                    if not connection_lost(error):
+                        raise
     finally:
         if own:
             engine.dispose()

@@ -49,6 +49,11 @@ class OptunaSweeperConf:
     # Which trials a best (or the Pareto front, or refit_best) may be chosen among:
     # `{size_key, set_key, min_size}` (see the grid sweeper's config). null: every trial.
     best_among: Any = None
+    # Modules a worker of a launcher that runs trials in other processes (hydra/launcher=ray)
+    # imports before its first trial, while the sweep opens its stores: the trial's heavy modules
+    # (TensorFlow), so the first trials start on warm workers. In-process trials import them
+    # when the first trial starts.
+    warm_imports: List[str] = field(default_factory=list)
     # Trials that end by themselves (complete, pruned, failed) the study should hold, so a re-run
     # of the same command only runs what is missing; lost trials are run again and not counted.
     n_trials: int = 20
@@ -61,6 +66,9 @@ class OptunaSweeperConf:
     study_name: Optional[str] = None
     # Seconds between heartbeats of running trials; a trial silent for two intervals is lost.
     heartbeat_interval: Optional[int] = 60
+    # Seconds the sweep and its trials wait for the study's database when it cannot be reached
+    # (a restart); past that the sweep stops with one line, and the same command resumes it.
+    store_outage_s: float = 60
     # key: Hydra sweep syntax, e.g. `model: choice(lstm, gru)`, `model.units: range(16, 129, 16)`,
     # `optimizer.learning_rate: tag(log, interval(1e-4, 1e-2))`, `model.layers: int(interval(1, 4))`.
     params: Optional[Dict[str, str]] = None

@@ -5,12 +5,17 @@ tests/test_private_api.py fails when an Optuna release changes them).
   the storage (to read it back as a FrozenTrial for Optuna's own RetryHeartbeatStaleTrialCallback,
   and to open the same trial in a worker process: `optuna.trial.Trial(study, trial_id)`). Optuna's
   own storages and callbacks address trials this way; there is no public accessor.
+- `CACHE_CALLS`: the private RDBStorage methods Optuna's own cache in front of it
+  (`_CachedStorage`) calls. The patient storage must wait out an outage in those as in the
+  public ones, and no public list names them (test_patient_storage.py reads the cache's source).
 """
 
 from __future__ import annotations
 
 import optuna
 from optuna.trial import FrozenTrial
+
+CACHE_CALLS = ["_create_new_trial", "_get_best_trial_id", "_get_stale_trial_ids", "_get_trials", "_set_trial_param"]
 
 
 def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:

@@ -41,6 +41,7 @@ class OptunaOptions:
     custom_search_space: str | None
     refit_best: bool
     fidelity: Any = None
+    store_outage_s: float = 60
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class OptunaSettings:
     custom_search_space: Callable[[DictConfig, optuna.Trial], Any] | None
     refit_best: bool
     fidelity: Fidelity | None = None
+    store_outage_s: float = 60
 
     @property
     def fixed_overrides(self) -> list[str]:
@@ -111,6 +113,7 @@ def build_settings(
         custom_search_space=_custom_search_space(options.custom_search_space),
         refit_best=bool(options.refit_best),
         fidelity=fidelity,
+        store_outage_s=float(options.store_outage_s),
     )
 
 
@@ -151,6 +154,9 @@ def _check_numbers(options: OptunaOptions) -> None:
     _check_whole_number("hydra.sweeper.n_jobs", options.n_jobs)
     if options.heartbeat_interval is not None:
         _check_whole_number("hydra.sweeper.heartbeat_interval", options.heartbeat_interval)
+    outage = options.store_outage_s
+    if isinstance(outage, bool) or not isinstance(outage, (int, float)) or not 0 <= outage < float("inf"):
+        raise ConfigError("hydra.sweeper.store_outage_s", outage, "a number of seconds >= 0 (0: give up at once)")
 
 
 def _sampler(

@@ -217,6 +217,7 @@ class StudySource:
             trial_id=trial_id(trial),
             opener=open_trial,
             pruner=self.settings.pruner_settings,
+            store_outage_s=self.settings.store_outage_s,
             live_trial=trial if self.in_process else None,
         )
 

@@ -20,7 +20,7 @@ import json
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import ExitStack, contextmanager
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -31,6 +31,7 @@ from hydra_plugins.seqsweep_plugins.engine.owners import THIS_PROCESS, process_i
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
 from hydra_plugins.seqsweep_plugins.engine.stores import absolute_url, database_lock
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.optuna_private import trial_id
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.patient_storage import PatientRDBStorage
 
 WORKER = THIS_PROCESS
 # user attribute `failure` of a FAIL trial that failed outside the trial itself (not counted, run again).
@@ -76,9 +77,12 @@ class RetryAsNewAttempt(RetryHeartbeatStaleTrialCallback):
         super().__call__(study, attempt)
 
 
-def open_storage(url: str | None, heartbeat_interval: int | None, keep_levels: bool = False) -> optuna.storages.BaseStorage:
+def open_storage(
+    url: str | None, heartbeat_interval: int | None, keep_levels: bool = False, outage_s: float = 60
+) -> optuna.storages.BaseStorage:
     """RDBStorage for `url` (a relative SQLite path is taken from the working directory and its
-    folder created), or an in-memory storage for None. `keep_levels`: see enqueue_rerun."""
+    folder created) whose calls wait up to `outage_s` seconds for a database that cannot be reached
+    (patient_storage.py), or an in-memory storage for None. `keep_levels`: see enqueue_rerun."""
     if url is None:
         return optuna.storages.InMemoryStorage()
     url = absolute_url(url)
@@ -90,8 +94,9 @@ def open_storage(url: str | None, heartbeat_interval: int | None, keep_levels: b
         with database_lock(url, "schema"):
             # A trial whose heartbeat stopped is failed by Optuna and, through this callback, run again.
             with heartbeat_apis():
-                return RDBStorage(
+                return PatientRDBStorage(
                     url,
+                    outage_s,
                     heartbeat_stale_trial_callback=RetryAsNewAttempt(max_retry=None, inherit_intermediate_values=keep_levels),
                     **heartbeat,
                 )
@@ -121,10 +126,22 @@ def counted_trials(study: optuna.Study, running: bool = False) -> int:
     return count
 
 
-def budget_lock(storage: optuna.storages.BaseStorage) -> AbstractContextManager[None]:
-    """Serialise "count, then ask" between sweeping processes sharing a study, so together they never pass n_trials."""
+@contextmanager
+def budget_lock(storage: optuna.storages.BaseStorage) -> Iterator[None]:
+    """Serialise "count, then ask" between sweeping processes sharing a study, so together they never pass n_trials.
+
+    Taking the lock waits out a database that is briefly away, as the storage's own calls do.
+    """
     url = str(storage.url) if isinstance(storage, RDBStorage) else ""
-    return database_lock(url, "budget", storage.engine if isinstance(storage, RDBStorage) else None)
+    engine = storage.engine if isinstance(storage, RDBStorage) else None
+
+    def take() -> ExitStack:
+        held = ExitStack()
+        held.enter_context(database_lock(url, "budget", engine))
+        return held
+
+    with storage.patient(take, "lock the trial budget") if isinstance(storage, PatientRDBStorage) else take():
+        yield
 
 
 def default_study_name(

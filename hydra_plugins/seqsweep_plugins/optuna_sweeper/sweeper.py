@@ -74,6 +74,7 @@ class OptunaStudySweeper(SweepTemplate):
         study_name: str | None,
         heartbeat_interval: int | None,
         params: Any = None,
+        store_outage_s: float = 60,
         custom_search_space: str | None = None,
         refit_best: bool = False,
         fidelity: Any = None,
@@ -92,6 +93,7 @@ class OptunaStudySweeper(SweepTemplate):
             custom_search_space,
             refit_best,
             fidelity,
+            store_outage_s,
         )
 
     def plan(self, arguments: list[str]) -> SweepPlan:
@@ -112,7 +114,10 @@ class OptunaStudySweeper(SweepTemplate):
         settings = self.settings
         quiet_loggers("optuna")
         self.storage = open_storage(
-            settings.storage_url, settings.heartbeat_interval, keep_levels=settings.fidelity is not None
+            settings.storage_url,
+            settings.heartbeat_interval,
+            keep_levels=settings.fidelity is not None,
+            outage_s=settings.store_outage_s,
         )
         try:
             self.study = optuna.create_study(

@@ -8,6 +8,7 @@ import optuna
 from hydra.utils import instantiate
 
 from hydra_plugins.seqsweep_plugins.engine.job_context import TrialHandle
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.patient_storage import PatientRDBStorage
 
 
 def open_trial(handle: TrialHandle) -> optuna.Trial:
@@ -16,7 +17,7 @@ def open_trial(handle: TrialHandle) -> optuna.Trial:
         raise RuntimeError("an in-memory study (hydra.sweeper.storage=null) can only run its trials in the sweeping process")
     study = optuna.load_study(
         study_name=handle.study_name,
-        storage=handle.storage_url,
+        storage=PatientRDBStorage(handle.storage_url, handle.store_outage_s),
         sampler=optuna.samplers.RandomSampler(),  # never used here: the sweeper samples
         pruner=build_pruner(handle.pruner),
     )
