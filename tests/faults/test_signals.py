@@ -44,6 +44,21 @@ def wait_for(log: Path, text: str, process: subprocess.Popen, timeout: float = 1
     pytest.fail(f"never saw {text!r}: {log.read_text()[-3000:]}")
 
 
+def wait_for_training(store_runs, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    """Until a trial's run is RUNNING and has logged an epoch (a fixed pause can end before the
+    run exists on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = store_runs()
+        if not runs.empty and "metrics.val_loss" in runs:
+            training = runs[(runs["status"] == "RUNNING") & runs["tags.mlflow.parentRunId"].notna()]
+            if training["metrics.val_loss"].notna().any():
+                return
+        assert process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.5)
+    pytest.fail(f"no trial logged an epoch: {log.read_text()[-3000:]}")
+
+
 @pytest.fixture()
 def sweep_env(cache_dir: Path, mini_archive: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setattr(sys.modules[__name__], "GRID", [*GRID, f"data.source={mini_archive}"])
@@ -56,7 +71,7 @@ def sweep_env(cache_dir: Path, mini_archive: Path, monkeypatch: pytest.MonkeyPat
 def test_a_stopped_grid_leaves_nothing_running_and_resumes_only_the_missing_points(tmp_path, sweep_env, store_runs, signum):
     process, log = start(tmp_path, sweep_env)
     wait_for(log, "\n[1/3]", process)  # trial #0's end line: #1 starts now
-    time.sleep(2)  # inside the second trial's training
+    wait_for_training(store_runs, process, log)
     process.send_signal(signum)
     code = process.wait(timeout=120)
     if signum == signal.SIGTERM:

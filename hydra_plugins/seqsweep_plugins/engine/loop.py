@@ -8,9 +8,13 @@ and a signal wins over whatever the trial it interrupted came back with (SignalL
 
 from __future__ import annotations
 
+import _thread
+import functools
 import signal
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +29,10 @@ from hydra_plugins.seqsweep_plugins.engine.outcome import Outcome, TrialState, l
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepTracker, TrialEnd
 
 WAIT_SECONDS = 5.0
+# How long after Python swallowed our interrupt in a finaliser it is raised again.
+RESEND_AFTER_S = 0.01
+# Code a signal waits out (SignalLatch._must_not_raise_in): the database drivers and MLflow's stores on them.
+STORE_DRIVERS = ("sqlalchemy", "sqlite3", "psycopg", "mlflow.store")
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -44,21 +52,63 @@ class SignalLatch:
     TensorFlow can lose it in native code and fail on a half-built tensor. The trial would come
     back as its own FAIL and the sweep would go on. With the signal kept here the loop knows:
     a trial that failed after it was interrupted, not failed, and the sweep stops.
+
+    Python itself swallows an exception raised in a finaliser (`__del__`, a weakref callback:
+    TensorFlow frees tensors in them all the time), printing "Exception ignored in" with a
+    traceback, and the trial would run on to its end. `swallowed` raises the signal again in
+    the main thread's next step (`signals_caught` installs it as Python's unraisable hook).
+    A signal that finds the main thread inside a database driver's call waits the same way
+    until the call is done (see `_must_not_raise_in`).
     """
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self.holding = False
+        self._raising_again = False
 
     def catch(self, signum: int, frame: Any = None) -> None:
         """The signal handler. The first signal is kept and raised, unless held (the sweep then
         stops in order once the held block ends); a second one raises whatever is running: the
         user insists, so the clean-up is cut short (the next command closes what it left)."""
-        if self.signum is not None:
+        if self._raising_again:
+            self._raising_again = False  # the first signal once more, not a second one
+        elif self.signum is not None:
             raise SweepInterrupted(signum)
         self.signum = signum
-        if not self.holding:
-            raise SweepInterrupted(signum)
+        if self.holding:
+            return
+        if self._must_not_raise_in(frame):
+            self._raise_again_soon()
+            return
+        raise SweepInterrupted(signum)
+
+    def swallowed(self, unraisable: Any, others: Callable[[Any], None]) -> None:
+        """Python's unraisable hook: our interrupt lost in a finaliser is raised again, silently;
+        anything else goes to the hook that was there before (`others`)."""
+        if not isinstance(unraisable.exc_value, SweepInterrupted) or self.signum is None:
+            others(unraisable)
+            return
+        self._raise_again_soon()
+
+    def _raise_again_soon(self) -> None:
+        self._raising_again = True
+        # Sent a moment later from another thread: sent now, the main thread would take it
+        # before leaving this hook (or the driver's call). If it lands there again, `catch`
+        # sends it again instead of raising.
+        resend = threading.Timer(RESEND_AFTER_S, _thread.interrupt_main, args=(self.signum,))
+        resend.daemon = True
+        resend.start()
+
+    def _must_not_raise_in(self, frame: Any) -> bool:
+        """Whether the main thread is in this hook (where a raise is swallowed once more) or in a
+        database driver's call: an interrupt raised between a driver's statement and its commit
+        can leave an SQLite file locked, and the sweep then cannot record its runs as KILLED."""
+        hook = (self.swallowed.__code__, self._raise_again_soon.__code__)
+        while frame is not None:
+            if frame.f_code in hook or str(frame.f_globals.get("__name__", "")).startswith(STORE_DRIVERS):
+                return True
+            frame = frame.f_back
+        return False
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -150,6 +200,7 @@ class TrialLoop:
 
     def submit(self, job: Job) -> None:
         job.overrides = [*job.overrides, *self.job_overrides]
+        job.context.rerun_if_lost = self.rules.max_retries > 0
         self.tracker.on_trial_submitted(job.context)
         if self.executor.slots > 1:  # one at a time, a trial's start is the previous one's end line
             level = f" at level {job.context.level}" if job.context.level is not None else ""
@@ -266,15 +317,20 @@ def _origin(job: Job) -> int:
 
 @contextmanager
 def signals_caught(latch: SignalLatch) -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP are kept in `latch` and raise SweepInterrupted in the main thread."""
+    """Ctrl-C, SIGTERM and SIGHUP are kept in `latch` and raise SweepInterrupted in the main thread
+    (raised again where Python swallowed it in a finaliser)."""
     previous = {}
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             previous[signum] = signal.signal(signum, latch.catch)
         except ValueError:  # not the main thread: leave signals alone
             pass
+    hook = sys.unraisablehook
+    if previous:
+        sys.unraisablehook = functools.partial(latch.swallowed, others=hook)
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         for signum, old in previous.items():
             signal.signal(signum, old)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -14,7 +15,14 @@ from hydra_plugins.seqsweep_plugins.engine import lifecycle
 from hydra_plugins.seqsweep_plugins.engine.executor import Job, JobEnd
 from hydra_plugins.seqsweep_plugins.engine.job_context import JobContext
 from hydra_plugins.seqsweep_plugins.engine.lifecycle import Decision, Rules, Stop, SweepStatus, Tally
-from hydra_plugins.seqsweep_plugins.engine.loop import Display, SignalLatch, SweepInterrupted, TrialLoop, outcome_reader
+from hydra_plugins.seqsweep_plugins.engine.loop import (
+    Display,
+    SignalLatch,
+    SweepInterrupted,
+    TrialLoop,
+    outcome_reader,
+    signals_caught,
+)
 from hydra_plugins.seqsweep_plugins.engine.outcome import Outcome, TrialState, lost, read_outcome
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepTracker
 
@@ -281,6 +289,15 @@ def test_a_lost_trial_runs_again_once_and_the_sweep_finishes():
     assert result.tally.counts[LOST] == 1 and result.tally.exit_code == 0
 
 
+@pytest.mark.parametrize("max_retries", [0, 1])
+def test_every_job_is_told_whether_its_loss_would_be_rerun(max_retries):
+    source, executor = FakeSource(2), FakeExecutor({}, max_retries=max_retries)
+    submitted = []
+    executor.submit = lambda j: (submitted.append(j.context.rerun_if_lost), FakeExecutor.submit(executor, j))
+    run_loop(source, executor, Rules(max_retries=max_retries))
+    assert submitted == [max_retries > 0] * 2
+
+
 def test_a_trial_lost_without_reruns_left_stops_new_trials_and_fails_the_sweep():
     source, executor = FakeSource(4), FakeExecutor({0: "NodeDiedError: gone"}, slots=1)
     result, _ = run_loop(source, executor)
@@ -330,6 +347,72 @@ def test_a_held_signal_waits_for_the_block_and_a_second_one_cuts_it_short():
             latch.catch(signal.SIGINT)  # pressed again: the user insists
     with pytest.raises(SweepInterrupted):
         latch.raise_if_caught()
+
+
+class FreedWhileInterrupted:
+    """An object whose finaliser the signal interrupts (TensorFlow frees tensors in finalisers)."""
+
+    def __init__(self, latch: SignalLatch) -> None:
+        self.latch = latch
+
+    def __del__(self) -> None:
+        self.latch.catch(signal.SIGINT)  # what the handler does when Ctrl-C lands here
+
+
+def test_ctrl_c_that_lands_in_a_finaliser_is_raised_again_in_the_trial_and_printed_nowhere(capsys):
+    latch = SignalLatch()
+    hook = sys.unraisablehook
+    with pytest.raises(SweepInterrupted):
+        with signals_caught(latch):
+            freed = FreedWhileInterrupted(latch)
+            del freed  # Python swallows what a finaliser raises...
+            trial_ends = time.monotonic() + 30
+            while time.monotonic() < trial_ends:  # ...so the trial would go on to its end
+                pass
+    assert latch.signum == signal.SIGINT
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert sys.unraisablehook is hook  # Python's hook given back
+
+
+# A database driver's call, as the signal handler sees it: code whose module is SQLAlchemy's.
+DRIVER_CALL = """
+import sys
+latch.catch(signal.SIGINT, sys._getframe())  # Ctrl-C between a statement and its commit
+committed_at = time.monotonic() + 0.2
+while time.monotonic() < committed_at:
+    pass
+done = True
+"""
+
+
+def test_ctrl_c_inside_a_database_call_is_raised_once_the_call_is_done():
+    latch = SignalLatch()
+    driver = {"__name__": "sqlalchemy.engine.base", "latch": latch, "signal": signal, "time": time}
+    with pytest.raises(SweepInterrupted):
+        with signals_caught(latch):
+            exec(DRIVER_CALL, driver)
+            trial_ends = time.monotonic() + 30
+            while time.monotonic() < trial_ends:
+                pass
+    assert driver.get("done")
+
+
+def test_other_errors_in_finalisers_are_left_to_pythons_hook():
+    seen = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        with signals_caught(SignalLatch()):
+            freed = FailsWhenFreed()
+            del freed
+    finally:
+        sys.unraisablehook = hook
+    assert [type(u.exc_value) for u in seen] == [ValueError]
+
+
+class FailsWhenFreed:
+    def __del__(self) -> None:
+        raise ValueError("not ours")
 
 
 def test_ctrl_c_is_sigint():

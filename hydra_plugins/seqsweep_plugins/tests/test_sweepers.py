@@ -115,6 +115,15 @@ def test_resume_without_a_tracker_that_keeps_records_is_refused(run_app, tmp_pat
     assert not (tmp_path / "multirun").exists()
 
 
+def test_ctrl_c_while_the_tracker_records_the_sweeps_start_waits_for_it_then_stops_the_sweep(run_app, tmp_path):
+    code, output = run_app(APP, *GRID, "hydra.sweeper.tracker={_target_:objective.TrackerInterruptedWhileStarting}")
+    assert code == 130, output
+    assert "trial #" not in output
+    # The start was recorded whole, so the end could close what it made.
+    assert (tmp_path / "record").read_text() == "created and known"
+    assert (tmp_path / "end").read_text() == "KILLED"
+
+
 def test_a_grid_dry_run_checks_and_lists_every_point_and_leaves_nothing(run_app, tmp_path):
     code, output = run_app(APP, "hydra/sweeper=grid", "x=0,1,2", "kind=float,dict", "hydra.sweeper.dry_run=true")
     assert code == 0, output
