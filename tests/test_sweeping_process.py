@@ -24,7 +24,7 @@ def probe(path: Path) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.starts_ray
-def test_the_sweeping_process_of_a_ray_sweep_never_imports_tensorflow(run_cli, store_runs, tmp_path):
+def test_a_ray_sweep_warms_its_workers_and_its_sweeping_process_never_imports_tensorflow(run_cli, store_runs, tmp_path):
     extra_env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = run_cli(
         "-m",
@@ -38,4 +38,8 @@ def test_the_sweeping_process_of_a_ray_sweep_never_imports_tensorflow(run_cli, s
     assert not held["tensorflow"] and not held["keras"], done.stdout[-2000:]
     assert held["ray"] and held["mlflow"]  # the probe sees what the process did import
     runs = store_runs()
-    assert sorted(runs[runs["tags.mlflow.parentRunId"].notna()]["status"]) == ["FINISHED", "FINISHED"]
+    trials = runs[runs["tags.mlflow.parentRunId"].notna()]
+    assert sorted(trials["status"]) == ["FINISHED", "FINISHED"]
+    # Both first trials (two slots) started on workers that had imported the trial's modules
+    # (hydra.sweeper.warm_imports) before them.
+    assert list(trials["tags.worker_warm"]) == ["true", "true"], done.stdout[-2000:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -70,18 +71,19 @@ class ExecutorLauncher(abc.ABC):
     in_process: bool = False
 
     @abc.abstractmethod
-    def executor(self, max_slots: int | None = None) -> TrialExecutor:
-        """An executor with at most `max_slots` jobs in flight (None: as many as the launcher holds)."""
+    def executor(self, max_slots: int | None = None, warm_imports: Sequence[str] = ()) -> TrialExecutor:
+        """An executor with at most `max_slots` jobs in flight (None: as many as the launcher holds)
+        whose workers import `warm_imports` before their first job, when they are other processes."""
 
 
 def runs_in_process(launcher: Any) -> bool:
     return not isinstance(launcher, ExecutorLauncher) or launcher.in_process
 
 
-def executor_for(launcher: Any, max_slots: int | None = None) -> TrialExecutor:
+def executor_for(launcher: Any, max_slots: int | None = None, warm_imports: Sequence[str] = ()) -> TrialExecutor:
     """The launcher's own executor when it is an ExecutorLauncher, else one job at a time through `launch`."""
     if isinstance(launcher, ExecutorLauncher):
-        return launcher.executor(max_slots)
+        return launcher.executor(max_slots, warm_imports)
     return InProcessExecutor(launcher)
 
 

@@ -1,7 +1,7 @@
 """The sweep, step by step, once for both sweepers (a template method); they supply what differs.
 
     check the settings -> plan -> announce what runs (not in a dry run) -> check every point
-    -> load the tracker [dry run: print the plan, stop] -> executor -> open the stores
+    [dry run: load the tracker, print the plan, stop] -> executor -> load the tracker -> open the stores
     -> sweep folder -> header (study, folder) -> tracker: sweep start -> trials (TrialLoop) -> after the trials (refit) -> best
     -> tracker: sweep end -> exit code
 
@@ -77,8 +77,10 @@ class SweepTemplate(Sweeper, abc.ABC):
         max_failure_rate: float | None = None,
         dry_run: bool = False,
         best_among: Any = None,
+        warm_imports: Any = (),
     ) -> None:
         self.point_check_setting = point_check
+        self.warm_imports = as_list(warm_imports) if warm_imports else []
         self.best_among_setting = best_among
         self.best_rule = BestRule()
         self.tracker_setting = tracker
@@ -106,8 +108,8 @@ class SweepTemplate(Sweeper, abc.ABC):
     def sweep(self, arguments: list[str]) -> list[Any]:
         """The steps in order. A signal at any moment (Ctrl-C, SIGTERM, SIGHUP) stops the sweep in
         order with exit code 128 + signal: before the tracker's sweep start nothing is recorded;
-        after it the sweep and its running trials are recorded KILLED; while the sweep's end is
-        being recorded, the signal waits until it is (a half-recorded end would stay RUNNING)."""
+        after it the sweep and its running trials are recorded KILLED; while the tracker records the
+        sweep's start or end, the signal waits until it has (a half-made record would stay RUNNING)."""
         self.latch = SignalLatch()
         self.tracker_started = False
         self.executor: TrialExecutor | None = None
@@ -115,6 +117,13 @@ class SweepTemplate(Sweeper, abc.ABC):
         with signals_caught(self.latch):
             try:
                 return self._sweep(arguments)
+            except Exception as error:
+                if not getattr(error, "infrastructure", False):
+                    raise
+                # A store that stopped answering (the study's database past its outage limit): the
+                # trials in flight were cancelled; what they and the sweep left RUNNING, the same
+                # command recovers when it resumes.
+                refuse(error, code=1)
             except KeyboardInterrupt as interrupt:
                 raised = interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT
                 signum = self.latch.signum or raised
@@ -131,14 +140,18 @@ class SweepTemplate(Sweeper, abc.ABC):
 
     def _sweep(self, arguments: list[str]) -> list[Any]:
         plan = self._check(arguments)
-        self.tracker = self._load_tracker()
         if self.dry_run:
+            self.tracker = self._load_tracker()
             for line in self.describe(plan):
                 say(line)
             say("dry run: every point was checked; nothing was trained and no study, run or sweep folder was created")
             return []
-        self.executor = self._open(plan)
+        # The executor first: workers in other processes start importing the trial's modules
+        # (warm_imports) while this process imports the tracker's client and opens the stores.
+        self.executor = self._open_executor()
         try:
+            self.tracker = self._load_tracker()
+            self._open_stores(plan)
             self.sweep_dir = self.save_sweep_config()
             say(self.header(plan, self.sweep_dir))
             sweep_data = self._start_tracker(self.sweep_start(plan, self.sweep_dir))
@@ -223,24 +236,34 @@ class SweepTemplate(Sweeper, abc.ABC):
             refuse(first_line(error))
         return tracker
 
-    def _open(self, plan: SweepPlan) -> TrialExecutor:
-        """The executor, then the stores; they may still refuse (a launcher or storage setting), before any trial."""
+    def _open_executor(self) -> TrialExecutor:
+        """The executor may still refuse a launcher setting (more CPUs per trial than a node has)."""
         try:
-            executor = executor_for(self.launcher, self.max_slots())
+            return executor_for(self.launcher, self.max_slots(), self.warm_imports)
+        except (ConfigError, PointRefused) as error:
+            refuse(first_line(error))
+
+    def _open_stores(self, plan: SweepPlan) -> None:
+        """The stores may still refuse a storage setting, before any trial."""
+        try:
             self.open_stores(plan)
         except (ConfigError, PointRefused) as error:
             refuse(first_line(error))
-        return executor
 
     def _start_tracker(self, start: SweepStart) -> dict[str, Any]:
         try:
             # Set first: a signal during the start may leave a record the end must close.
             self.tracker_started = True
-            return self.tracker.on_sweep_start(start) or {}
+            # Held: interrupted half-way, the tracker may have created its record without knowing
+            # it (its end could not close it), or a library may turn the interrupt into an error.
+            with self.latch.held():
+                sweep_data = self.tracker.on_sweep_start(start) or {}
         except (ConfigError, SweepRefused) as error:
             refuse(first_line(error))
         except Exception as error:  # noqa: BLE001 - e.g. a store the tracker cannot write: one line, no trial started
             refuse(first_line(error) if str(error).strip() else type(error).__name__, code=1)
+        self.latch.raise_if_caught()
+        return sweep_data
 
     # -- what each sweeper supplies ------------------------------------------------------------
 

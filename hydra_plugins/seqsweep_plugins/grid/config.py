@@ -2,8 +2,8 @@
 
 # No `from __future__ import annotations` here: OmegaConf reads these dataclasses' annotations
 # as types (Optional, Dict) to check the keys and values of the config node.
-from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -30,6 +30,11 @@ class GridSweeperConf:
     # dict saying how many examples and which ones the objective was measured on; a trial measured
     # on fewer than min_size, or on another set than most trials, is never the best. null: every trial.
     best_among: Any = None
+    # Modules a worker of a launcher that runs trials in other processes (hydra/launcher=ray)
+    # imports before its first trial, while the sweep opens its stores: the trial's heavy modules
+    # (TensorFlow), so the first trials start on warm workers. In-process trials import them
+    # when the first trial starts.
+    warm_imports: List[str] = field(default_factory=list)
     # Resume a grid sweep that did not finish: `last` (the newest unfinished sweep of the same
     # command) or its parent run id; only points without a finished trial run. `never`: start anew
     # even when an unfinished sweep of the same command exists. Needs a tracker that keeps records.

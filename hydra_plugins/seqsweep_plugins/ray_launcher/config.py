@@ -25,9 +25,10 @@ class RayLauncherConf:
     # machine died. Ray itself never retries a trial (its tasks run with max_retries=0).
     max_retries: int = 1
     # Trials a worker runs before Ray replaces it with a fresh one (Ray's `max_calls`), which
-    # bounds what a long-lived worker can accumulate (memory TensorFlow never gives back); a new
-    # worker imports TensorFlow again. null: never replaced.
-    max_calls: Optional[int] = None
+    # bounds what a long-lived worker accumulates: one that ran 200 small IMDB trials grew 55%
+    # (~3 MB a trial; benchmarks/worker_memory.py, docs/faults.md). A new worker imports
+    # TensorFlow again (a few seconds per 50 trials). null: never replaced.
+    max_calls: Optional[int] = 50
     # Passed to ray.init as they are (e.g. {num_cpus: 4, _temp_dir: /scratch/ray}).
     init_kwargs: Dict[str, Any] = field(default_factory=dict)
 

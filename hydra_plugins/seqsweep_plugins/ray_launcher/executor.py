@@ -12,6 +12,7 @@ import logging
 import math
 import os
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hydra.core.singleton import Singleton
@@ -103,6 +104,7 @@ class RayExecutor:
         hydra_context: HydraContext,
         task_function: TaskFunction,
         max_slots: int | None = None,
+        warm_imports: Sequence[str] = (),
     ) -> None:
         ray = _ray()
         self.config = config
@@ -126,15 +128,30 @@ class RayExecutor:
         self._code_folder = worker.code_folder(task_function)
         # max_calls is a property of the remote function (Ray refuses it in .options()); Ray's own
         # default, 0, is a worker that is never replaced.
-        self._task = ray.remote(max_calls=launcher.max_calls or 0)(worker.run_job_in_worker).options(
-            num_cpus=launcher.cpus_per_trial,
-            num_gpus=launcher.gpus_per_trial,
+        # Warm-up tasks are shaped like the trials (resources, environment), so Ray hands the
+        # trials the very workers that ran them.
+        shape = {
+            "num_cpus": launcher.cpus_per_trial,
+            "num_gpus": launcher.gpus_per_trial,
             # Never retried by Ray: a lost trial is rerun by the sweeper as a new, recorded trial.
-            max_retries=0,
-            runtime_env=None if own_local_ray else {"env_vars": thread_env},
-        )
+            "max_retries": 0,
+            "runtime_env": None if own_local_ray else {"env_vars": thread_env},
+        }
+        self._task = ray.remote(max_calls=launcher.max_calls or 0)(worker.run_job_in_worker).options(**shape)
+        self._warm_imports = tuple(warm_imports)
+        self._warming = self._warm_up(ray, shape)
         self._running: dict[Any, Job] = {}
         self._waiting: deque[Job] = deque()
+
+    def _warm_up(self, ray: Any, shape: dict[str, Any]) -> list[Any]:
+        """One task per slot that imports the trial's heavy modules, submitted now: the workers
+        import them while the sweep opens its stores and starts its records, and the first trials,
+        queued behind these tasks, start on those workers with the modules imported (a worker
+        imports a module once: Ray reuses it for the sweep's later tasks)."""
+        if not self._warm_imports:
+            return []
+        task = ray.remote(worker.import_modules).options(**shape)
+        return [task.remote(self._warm_imports) for _ in range(self.slots)]
 
     def submit(self, job: Job) -> None:
         self._waiting.append(job)
@@ -142,6 +159,7 @@ class RayExecutor:
 
     def wait(self, timeout: float | None = None) -> list[JobEnd]:
         ray = _ray()
+        self._settle_warm_ups(ray)
         if not self._running:
             return []
         ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
@@ -166,7 +184,21 @@ class RayExecutor:
         self._running.clear()
         return cancelled
 
+    def _settle_warm_ups(self, ray: Any) -> None:
+        """Collect the warm-ups that ended. One whose worker died (a node lost while it started)
+        is of no consequence, but Ray reports an error nobody read as a traceback when its
+        reference goes: reading it here keeps the sweep's console to its own lines."""
+        if not self._warming or not ray.is_initialized():
+            return
+        ended, self._warming = ray.wait(self._warming, num_returns=len(self._warming), timeout=0)
+        for ref in ended:
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayError:
+                pass
+
     def close(self) -> None:
+        self._settle_warm_ups(_ray())
         if self._started_ray:
             _ray().shutdown()
             self._started_ray = False
@@ -181,7 +213,7 @@ class RayExecutor:
                 sweep_config.hydra.job.id = job.idx
                 sweep_config.hydra.job.num = job.idx
             _resolve_in_sweeping_process(sweep_config)
-            ref = self._task.remote(self._shared, sweep_config, job.context, self._cwd, self._code_folder)
+            ref = self._task.remote(self._shared, sweep_config, job.context, self._cwd, self._code_folder, self._warm_imports)
             self._running[ref] = job
 
     def _collect(self, ref: Any) -> JobEnd:

@@ -30,6 +30,7 @@ from omegaconf import DictConfig
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError
 from hydra_plugins.seqsweep_plugins.engine.executor import ExecutorLauncher, Job
 from hydra_plugins.seqsweep_plugins.engine.outcome import failed_return
+from hydra_plugins.seqsweep_plugins.ray_launcher.config import RayLauncherConf
 
 if TYPE_CHECKING:
     from hydra_plugins.seqsweep_plugins.ray_launcher.executor import RayExecutor
@@ -48,7 +49,7 @@ class RayLauncher(Launcher, ExecutorLauncher):
         cpus_per_trial: float = 1,
         gpus_per_trial: float = 0,
         max_retries: int = 1,
-        max_calls: int | None = None,
+        max_calls: int | None = RayLauncherConf.max_calls,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.address = address
@@ -77,12 +78,13 @@ class RayLauncher(Launcher, ExecutorLauncher):
         self.hydra_context = hydra_context
         self.task_function = task_function
 
-    def executor(self, max_slots: int | None = None) -> RayExecutor:
-        """Start (or join) Ray and return a TrialExecutor that runs this sweep's jobs on it, at most `max_slots` at once."""
+    def executor(self, max_slots: int | None = None, warm_imports: Sequence[str] = ()) -> RayExecutor:
+        """Start (or join) Ray and return a TrialExecutor that runs this sweep's jobs on it, at most
+        `max_slots` at once; its workers start importing `warm_imports` at once (see RayExecutor)."""
         from hydra_plugins.seqsweep_plugins.ray_launcher.executor import RayExecutor
 
         assert self.config is not None and self.hydra_context is not None and self.task_function is not None, "setup() first"
-        return RayExecutor(self, self.config, self.hydra_context, self.task_function, max_slots)
+        return RayExecutor(self, self.config, self.hydra_context, self.task_function, max_slots, warm_imports)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         """Hydra's batch interface: run every job (as many at once as the slots allow), return them in order."""

@@ -8,10 +8,11 @@ job context) is set for the job and put back after it.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,11 +33,13 @@ def run_job_in_worker(
     context: JobContext | None,
     cwd: str,
     code_folder: str | None,
+    warm_imports: Sequence[str] = (),
 ) -> tuple[JobReturn, str, dict[str, Any]]:
     """Run one job; return its JobReturn, the id of the Ray node that ran it, and that node's versions.
 
     `cwd` and `code_folder` are the sweeping process's working directory and the checkout its
-    task function comes from; either may not exist on this node.
+    task function comes from; either may not exist on this node. `warm_imports` are the modules
+    the sweep's warm-up imports in each worker (executor.py).
     """
     import ray
 
@@ -47,6 +50,9 @@ def run_job_in_worker(
         # The host names the machine; the Ray node id and worker pid tell apart nodes that share
         # a host (and find the process of a trial that hangs).
         context.tags.update({"node": info["host"], "ray_node_id": node, "worker_pid": str(os.getpid())})
+        if warm_imports:
+            # Whether the trial found its heavy modules imported (a warm-up or an earlier job).
+            context.tags["worker_warm"] = str(all(name in sys.modules for name in warm_imports)).lower()
     setup_globals()
     _restore_hydra_singletons(singleton_state)
     with _working_directory(cwd):
@@ -67,6 +73,20 @@ def run_job_in_worker(
                 overrides = OmegaConf.to_container(sweep_config.hydra.overrides.task)
                 job_return = failed_return(overrides, RuntimeError(f"the job called sys.exit({exit_.code})"))  # type: ignore[arg-type]
     return job_return, node, info
+
+
+def import_modules(names: Sequence[str]) -> dict[str, str]:
+    """The warm-up task: import each module, so the worker's first job finds it imported.
+
+    Returns what failed to import ({name: error}); never raises, as a module that does not import
+    here fails its trial with the error where the trial shows it."""
+    failed = {}
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # noqa: BLE001 - see the docstring
+            failed[name] = f"{type(error).__name__}: {error}"
+    return failed
 
 
 def _restore_hydra_singletons(state: dict[str, Any]) -> None:
