@@ -125,9 +125,15 @@ class MlflowSweepTracker(SweepTracker):
 
         Stopped by the sweep's signal, a run the trial itself closed as FAILED is KILLED too: the
         error it recorded was the signal, wrapped by a library (see the loop's SignalLatch).
+        A worker can also die after its trial closed the run (FINISHED, or KILLED by the pruner)
+        but before the result reached the sweeper: the study records that trial lost and runs it
+        again, so its run says FAILED as well (the tag `ended_before_lost` keeps the worker's end),
+        or the store would hold a finished trial the sweep never counted beside its rerun.
         """
-        statuses = ("RUNNING", "FAILED") if interrupted else ("RUNNING",)
+        statuses = ("RUNNING", "FAILED") if interrupted else ("RUNNING", "FINISHED", "KILLED")
         for run in (r for status in statuses for r in self._trial_runs(job.number, status=status)):
+            if run.info.status != "RUNNING" and not interrupted:
+                self.client.set_tag(run.info.run_id, "ended_before_lost", run.info.status)
             self.client.set_tag(run.info.run_id, "error", mask_secrets(reason)[:5000])
             self.client.set_terminated(run.info.run_id, "KILLED" if interrupted else "FAILED")
 

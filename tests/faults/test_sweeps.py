@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sqlite3
 import stat
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 
 from tests.faults.test_stores import _limit_file_size, _without_permission_override
 from tests.fixtures import free_loopback_port
+from tests.fixtures.mlflow_server import restartable_server
 from tests.fixtures.postgres import postgres_binaries
 from tests.fixtures.tiny_trial import TINY_TRIAL
 
@@ -304,68 +304,42 @@ def test_a_tracking_server_lost_mid_sweep_stops_the_sweep(tmp_path, cache_dir, m
     """The server is stopped while the second of four trials runs: the sweep starts no further
     trial, exits non-zero, and no run is FINISHED without its metrics."""
     server_dir = tmp_path / "server"
-    server_dir.mkdir()
     backend = f"sqlite:///{server_dir / 'mlflow.db'}"
-    port = free_loopback_port()
-    server = subprocess.Popen(
-        [
-            Path(sys.executable).parent / "mlflow",
-            "server",
-            "--backend-store-uri",
-            backend,
-            "--artifacts-destination",
-            (server_dir / "artifacts").as_uri(),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        cwd=server_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
-    )
     log = tmp_path / "sweep.log"
     sweep_process = None
-    try:
-        deadline = time.monotonic() + 90
-        while subprocess.run(["curl", "-sf", f"http://127.0.0.1:{port}/health"], capture_output=True, check=False).returncode:
-            assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.5)
-        command = [
-            sys.executable,
-            "-m",
-            "src.train",
-            "-m",
-            *TINY,
-            "model.units=4,5,6,7",
-            # Long enough that the server stops while trial #1 trains (20 epochs of this tiny
-            # model can end within the 3 s wait below).
-            "trainer.epochs=200",
-            f"tracking.tracking_uri=http://127.0.0.1:{port}",
-            f"data.source={mini_archive}",
-        ]
-        sweep_process = subprocess.Popen(
-            command, cwd=tmp_path, env=sweep_env(cache_dir), stdout=log.open("w"), stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 240
-        while not re.search(r"^\[1/4\]", log.read_text(), flags=re.MULTILINE):  # trial #0 ended, so #1 starts
-            assert sweep_process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
-        time.sleep(3)  # inside the second trial's training
-        stopped_at = time.monotonic()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        code = sweep_process.wait(timeout=240)
-        seconds = time.monotonic() - stopped_at
-    finally:
-        for process in (sweep_process, server):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL) if process is server else process.kill()
-                process.wait()
+    with restartable_server(server_dir, backend) as server:
+        try:
+            command = [
+                sys.executable,
+                "-m",
+                "src.train",
+                "-m",
+                *TINY,
+                "model.units=4,5,6,7",
+                # Long enough that the server stops while trial #1 trains (20 epochs of this tiny
+                # model can end within the 3 s wait below).
+                "trainer.epochs=200",
+                f"tracking.tracking_uri={server.url}",
+                # A server gone for good: waited for 5 s, not the default minute (a restart is waited out).
+                "tracking.outage_s=5",
+                f"data.source={mini_archive}",
+            ]
+            sweep_process = subprocess.Popen(
+                command, cwd=tmp_path, env=sweep_env(cache_dir), stdout=log.open("w"), stderr=subprocess.STDOUT
+            )
+            deadline = time.monotonic() + 240
+            while not re.search(r"^\[1/4\]", log.read_text(), flags=re.MULTILINE):  # trial #0 ended, so #1 starts
+                assert sweep_process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+            time.sleep(3)  # inside the second trial's training
+            stopped_at = time.monotonic()
+            server.stop()
+            code = sweep_process.wait(timeout=240)
+            seconds = time.monotonic() - stopped_at
+        finally:
+            if sweep_process is not None and sweep_process.poll() is None:
+                sweep_process.kill()
+                sweep_process.wait()
     text = log.read_text()
     print(f"\nserver stopped mid-sweep: exit {code} {seconds:.1f} s later; last lines:\n" + "\n".join(text.splitlines()[-6:]))
     assert code not in (0, None), text[-3000:]
