@@ -63,7 +63,11 @@ def training_processes(sweep: psutil.Process, mode: str) -> list[psutil.Process]
     found = []
     for child in sweep.children(recursive=True):
         try:
-            if "default_worker.py" in " ".join(child.cmdline()):
+            # A Ray worker retitles itself `ray::IDLE` or `ray::<task>`; Ray's own agents are
+            # `ray::DashboardAgent` and the like, and the raylet's command line names
+            # default_worker.py too.
+            title = " ".join(child.cmdline())
+            if title.startswith("ray::") and not title.endswith("Agent"):
                 found.append(child)
         except psutil.Error:
             pass
@@ -105,7 +109,7 @@ def run(mode: str, args: argparse.Namespace, workdir: Path) -> list[dict]:
         pids = [p.pid for p in training_processes(handle, mode)]
         rows.append(
             {
-                "mode": mode,
+                "mode": f"{mode}, max_calls={args.max_calls}" if mode == "ray" and args.max_calls else mode,
                 "trial": int(match[1]),
                 "seconds": time.monotonic() - started,
                 "rss_mb_max": max(values, default=float("nan")),
