@@ -34,6 +34,24 @@ class PointRefused(ValueError):
     """A sweep point Hydra cannot compose or the app's point check refused; the message says which."""
 
 
+# How far interrupt_behind follows an error's causes and contexts.
+MAX_CHAIN = 6
+
+
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt `error` was raised while handling, if any: a library whose `finally` or
+    `except` failed on what the interrupt left half-made (OmegaConf, composing a config) raises
+    its own error in the interrupt's place, and the signal would pass for that error."""
+    current: BaseException | None = error.__context__ or error.__cause__
+    for _ in range(MAX_CHAIN):
+        if current is None:
+            return None
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        current = current.__context__ or current.__cause__
+    return None
+
+
 def first_line(error: BaseException | str) -> str:
     """The first non-empty line of an error (Hydra's and drivers' messages run to many lines);
     an exception without a message is named by its type."""
