@@ -14,6 +14,8 @@ sees each composed point without its `hydra` node; whatever it raises refuses th
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +23,7 @@ from hydra.errors import MissingConfigException
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, open_dict
 
-from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
+from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line, interrupt_behind
 
 PointCheck = Callable[[DictConfig], Any]
 
@@ -44,16 +46,24 @@ def load_point_check(setting: str | Mapping[str, Any] | None) -> PointCheck | No
 
 
 class PointComposer:
-    """Composes points against the sweep's master config and runs the point check on them."""
+    """Composes points against the sweep's master config and runs the point check on them.
+
+    `job_overrides` are what the sweep adds to every job's overrides (its folder, when it is not
+    the configured one): composed with them, a checked point is the very composition its job
+    asks for next, which `RecentCompositions` then hands out without composing it again.
+    """
 
     def __init__(self, hydra_context: Any, master_config: DictConfig, point_check: PointCheck | None) -> None:
         self.config_loader = hydra_context.config_loader
         self.master_config = master_config
         self.point_check = point_check
+        self.job_overrides: list[str] = []
 
     def compose(self, overrides: Sequence[str]) -> DictConfig:
         """The point's config (hydra node removed), as its job will compose it."""
-        cfg = self.config_loader.load_sweep_config(master_config=self.master_config, sweep_overrides=list(overrides))
+        cfg = self.config_loader.load_sweep_config(
+            master_config=self.master_config, sweep_overrides=[*overrides, *self.job_overrides]
+        )
         with open_dict(cfg):
             cfg.pop("hydra", None)
         return cfg
@@ -64,14 +74,62 @@ class PointComposer:
         try:
             cfg = self.compose(overrides)
         except Exception as error:  # noqa: BLE001 - Hydra's composition errors, reported as one line
+            _raise_interrupt_behind(error)
             return composition_error(error) + where
         if self.point_check is None:
             return None
         try:
             self.point_check(cfg)
         except Exception as error:  # noqa: BLE001 - the app's refusal, whatever its type
+            _raise_interrupt_behind(error)
             return first_line(error) + where
         return None
+
+
+class RecentCompositions:
+    """Hydra's config loader, keeping its last `size` sweep configs and handing out copies.
+
+    The sweeping process composes each Optuna trial twice, in the point check of the asked trial
+    and for the job the launcher sends out: two full Hydra compositions (each re-reads and merges
+    every config file, ~70 ms for the app's config) where the second would give the same config,
+    about three quarters of the sweeper's own cost per trial (docs/benchmarks.md). Hydra keeps no
+    compositions, so they are kept here: a copy costs about a tenth of a composition. Anything
+    else is the wrapped loader's; pickled (a Ray executor ships the Hydra context to its workers)
+    it is the wrapped loader alone.
+    """
+
+    def __init__(self, loader: Any, size: int = 32) -> None:
+        self.loader = loader
+        self.size = size
+        self._recent: OrderedDict[tuple[int, tuple[str, ...]], tuple[DictConfig, DictConfig]] = OrderedDict()
+
+    def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
+        key = (id(master_config), tuple(sweep_overrides))
+        kept = self._recent.get(key)
+        if kept is None or kept[0] is not master_config:
+            kept = (master_config, self.loader.load_sweep_config(master_config, list(sweep_overrides)))
+            self._recent[key] = kept
+        self._recent.move_to_end(key)
+        while len(self._recent) > self.size:
+            self._recent.popitem(last=False)
+        return copy.deepcopy(kept[1])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        return _unwrapped, (self.loader,)
+
+
+def _unwrapped(loader: Any) -> Any:
+    return loader
+
+
+def _raise_interrupt_behind(error: Exception) -> None:
+    """A signal that arrived while composing or checking stops the sweep; it refuses no point."""
+    interrupt = interrupt_behind(error)
+    if interrupt is not None:
+        raise interrupt from None
 
 
 def composition_error(error: Exception) -> str:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
@@ -43,7 +43,7 @@ from hydra_plugins.seqsweep_plugins.engine.loop import (
     outcome_reader,
     signals_caught,
 )
-from hydra_plugins.seqsweep_plugins.engine.points import PointComposer, load_point_check
+from hydra_plugins.seqsweep_plugins.engine.points import PointComposer, RecentCompositions, load_point_check
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_values
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepEnd, SweepStart, SweepTracker, load_tracker
 
@@ -98,9 +98,10 @@ class SweepTemplate(Sweeper, abc.ABC):
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
-        self.hydra_context = hydra_context
+        # The launcher composes each job with the same loader: a point just checked is not composed again.
+        self.hydra_context = HydraContext(RecentCompositions(hydra_context.config_loader), hydra_context.callbacks)
         self.launcher = Plugins.instance().instantiate_launcher(
-            config=config, hydra_context=hydra_context, task_function=task_function
+            config=config, hydra_context=self.hydra_context, task_function=task_function
         )
 
     # -- the steps, in order ------------------------------------------------------------------
@@ -116,14 +117,17 @@ class SweepTemplate(Sweeper, abc.ABC):
         self.result: LoopResult | None = None
         with signals_caught(self.latch):
             try:
-                return self._sweep(arguments)
-            except Exception as error:
-                if not getattr(error, "infrastructure", False):
-                    raise
-                # A store that stopped answering (the study's database past its outage limit): the
-                # trials in flight were cancelled; what they and the sweep left RUNNING, the same
-                # command recovers when it resumes.
-                refuse(error, code=1)
+                try:
+                    return self._sweep(arguments)
+                except Exception as error:
+                    # A signal that a library turned into its own error is still the signal.
+                    self.latch.raise_if_caught()
+                    if not getattr(error, "infrastructure", False):
+                        raise
+                    # A store that stopped answering (the study's database past its outage limit): the
+                    # trials in flight were cancelled; what they and the sweep left RUNNING, the same
+                    # command recovers when it resumes.
+                    refuse(error, code=1)
             except KeyboardInterrupt as interrupt:
                 raised = interrupt.signum if isinstance(interrupt, SweepInterrupted) else signal.SIGINT
                 signum = self.latch.signum or raised
@@ -221,10 +225,17 @@ class SweepTemplate(Sweeper, abc.ABC):
             if not self.dry_run:
                 # The first line, within about a second: composing every point takes ~0.2 s each.
                 say(self.announce(plan))
-            self.check_points(plan, PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_setting)))
+            self.composer = PointComposer(self.hydra_context, self.config, load_point_check(self.point_check_setting))
+            self.check_points(plan, self.composer)
             return plan
         except (ConfigError, PointRefused) as error:
-            refuse(first_line(error))
+            self._refuse(first_line(error))
+
+    def _refuse(self, message: str, code: int = 2) -> NoReturn:
+        """`refuse`, unless a signal came first: a library may have turned it into this error
+        (OmegaConf raising in a `finally` while the interrupt unwound), and the signal wins."""
+        self.latch.raise_if_caught()
+        refuse(message, code)
 
     def _load_tracker(self) -> SweepTracker:
         """After the points: an app's tracker may import a heavy client (MLflow: 2 s), which a
@@ -233,7 +244,7 @@ class SweepTemplate(Sweeper, abc.ABC):
             tracker = load_tracker(self.tracker_setting)
             self.check_tracker(tracker)
         except ConfigError as error:
-            refuse(first_line(error))
+            self._refuse(first_line(error))
         return tracker
 
     def _open_executor(self) -> TrialExecutor:
@@ -241,14 +252,14 @@ class SweepTemplate(Sweeper, abc.ABC):
         try:
             return executor_for(self.launcher, self.max_slots(), self.warm_imports)
         except (ConfigError, PointRefused) as error:
-            refuse(first_line(error))
+            self._refuse(first_line(error))
 
     def _open_stores(self, plan: SweepPlan) -> None:
         """The stores may still refuse a storage setting, before any trial."""
         try:
             self.open_stores(plan)
         except (ConfigError, PointRefused) as error:
-            refuse(first_line(error))
+            self._refuse(first_line(error))
 
     def _start_tracker(self, start: SweepStart) -> dict[str, Any]:
         try:
@@ -259,9 +270,9 @@ class SweepTemplate(Sweeper, abc.ABC):
             with self.latch.held():
                 sweep_data = self.tracker.on_sweep_start(start) or {}
         except (ConfigError, SweepRefused) as error:
-            refuse(first_line(error))
+            self._refuse(first_line(error))
         except Exception as error:  # noqa: BLE001 - e.g. a store the tracker cannot write: one line, no trial started
-            refuse(first_line(error) if str(error).strip() else type(error).__name__, code=1)
+            self._refuse(first_line(error) if str(error).strip() else type(error).__name__, code=1)
         self.latch.raise_if_caught()
         return sweep_data
 
@@ -380,6 +391,7 @@ class SweepTemplate(Sweeper, abc.ABC):
                 sweep_dir = base.with_name(f"{base.name}-{suffix}")
         # Jobs compose their config anew from the command line, so they learn the folder from an override.
         self.job_overrides = [] if sweep_dir == base else [f"hydra.sweep.dir={sweep_dir}"]
+        self.composer.job_overrides = self.job_overrides
         masked = mask_values(OmegaConf.to_container(self.config, resolve=False))
         OmegaConf.save(OmegaConf.create(masked), sweep_dir / "multirun.yaml")
         return sweep_dir

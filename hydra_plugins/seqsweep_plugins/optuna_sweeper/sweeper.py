@@ -103,7 +103,6 @@ class OptunaStudySweeper(SweepTemplate):
         return SweepPlan(varying=list(self.settings.distributions), fixed=self.settings.fixed_overrides)
 
     def check_points(self, plan: SweepPlan, composer: PointComposer) -> None:
-        self.composer = composer
         _check_edges(self.settings, composer)
 
     def max_slots(self) -> int:
