@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
 from hydra_plugins.seqsweep_plugins import JobContext
-from src.training.backup import claim_backup, config_fingerprint
+from src.training.backup import TrainingBackup, backed_up_epochs, claim_backup, config_fingerprint
 from src.training.trainer import train
 from src.trial import backup_folder
 
@@ -86,7 +87,7 @@ def test_a_trial_lost_after_its_last_epoch_is_not_trained_again(mini_archive: Pa
     cfg = _config(mini_archive, cache_dir)
     folder = tmp_path / "backup"
     first = train(cfg, verbose=0, backup_dir=folder)
-    assert (folder / "latest.weights.h5").is_file()  # kept for the caller to remove
+    assert backed_up_epochs(folder) == 6  # kept for the caller to remove
 
     again = train(cfg, verbose=0, backup_dir=folder)
 
@@ -98,13 +99,36 @@ def test_a_trial_lost_after_its_last_epoch_is_not_trained_again(mini_archive: Pa
 def test_a_backup_of_another_configuration_is_removed_and_one_of_this_configuration_kept(tmp_path: Path) -> None:
     folder = tmp_path / "trial-3"
     claim_backup(folder, config_fingerprint({"model": "gru", "lr": 0.01}))
-    (folder / "latest.weights.h5").write_text("weights")
+    (folder / "epoch-0002").mkdir()
 
-    claim_backup(folder, config_fingerprint({"lr": 0.01, "model": "gru"}))  # the same settings
-    assert (folder / "latest.weights.h5").is_file()
+    assert claim_backup(folder, config_fingerprint({"lr": 0.01, "model": "gru"})) == 2  # the same settings
 
-    claim_backup(folder, config_fingerprint({"model": "lstm", "lr": 0.01}))
-    assert not (folder / "latest.weights.h5").exists() and folder.is_dir()
+    assert claim_backup(folder, config_fingerprint({"model": "lstm", "lr": 0.01})) == 0
+    assert not (folder / "epoch-0002").exists() and folder.is_dir()
+
+
+def _tiny_fit(folder: Path, epochs: int) -> TrainingBackup:
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.1), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    backup = TrainingBackup(folder)
+    model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=epochs, verbose=0, callbacks=[backup])
+    return backup
+
+
+def test_a_backup_killed_while_being_written_leaves_the_epoch_before_it_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "trial-0"
+    _tiny_fit(folder, epochs=2)
+    # What a process killed while Keras wrote epoch 3's weights leaves behind.
+    part = folder / "epoch-0003.part"
+    part.mkdir()
+    (part / "latest.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n half written")
+    assert backed_up_epochs(folder) == 2
+
+    continued = _tiny_fit(folder, epochs=4)
+
+    assert continued.resumed_after_epoch == 2 and len(continued.restored_history["loss"]) == 2
+    assert [p.name for p in folder.iterdir() if p.is_dir()] == ["epoch-0004"]
 
 
 def _job(number: int, **fields) -> JobContext:

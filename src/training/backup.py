@@ -1,7 +1,7 @@
 """A trial's training state after every epoch, so a trial whose process died continues where it was.
 
 Keras's `BackupAndRestore` does the work: after each epoch it saves the weights (optimizer state
-included) and the epoch, and the next `fit` with the same folder starts after that epoch. Three
+included) and the epoch, and the next `fit` with the same folder starts after that epoch. Four
 things it leaves to us:
 
 - the random streams of dropout (each layer's `SeedGenerator` state) are model variables but not
@@ -14,16 +14,22 @@ things it leaves to us:
   whole history, however few epochs are left to train (none at all, in that case).
 - a folder left by another configuration (a trial numbered alike in another sweep's leftovers)
   must not be restored into this one: `claim_backup` keeps it only when its fingerprint matches.
+- Keras writes its weights file in place, so a process killed while writing it leaves a file no
+  one can read (h5py: "bad object header version"), and its metadata file may then name an epoch
+  the weights do not hold. Each epoch's backup is therefore written whole into a folder of its own
+  (`epoch-0003.part`), renamed to `epoch-0003` once complete (a rename is atomic, on a shared
+  folder too), and the older one removed: the newest complete folder is always a whole,
+  consistent backup, whenever the process dies. Keras's own save and load run unchanged, pointed
+  at that folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import keras
 import numpy as np
@@ -31,6 +37,8 @@ import numpy as np
 _RANDOM_STATE = "random_state.npz"
 _HISTORY = "history.json"
 _FINGERPRINT = "config.sha256"
+_EPOCH_FOLDER = re.compile(r"epoch-(\d+)")
+_PART = ".part"
 
 
 class TrainingBackup(keras.callbacks.BackupAndRestore):
@@ -49,16 +57,19 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         self._history: dict[str, list[float]] = {}
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        super().on_train_begin(logs)
-        path = Path(self.backup_dir) / _RANDOM_STATE
-        if path.is_file():
-            saved = np.load(path)
-            for index, variable in enumerate(_random_state(self.model)):
-                variable.assign(saved[f"v{index}"])
+        latest = latest_epoch_folder(Path(self.backup_dir))
+        if latest is not None:
+            self._point_at(latest)
+            super().on_train_begin(logs)  # Keras restores the weights and the epoch to start after
+            path = latest / _RANDOM_STATE
+            if path.is_file():
+                saved = np.load(path)
+                for index, variable in enumerate(_random_state(self.model)):
+                    variable.assign(saved[f"v{index}"])
         # Where Keras's own restore tells `fit` to start (the epochs the backup had completed).
-        self.resumed_after_epoch = int(self.model._initial_epoch or 0)
-        history = Path(self.backup_dir) / _HISTORY
-        if self.resumed_after_epoch and history.is_file():
+        self.resumed_after_epoch = int(self.model._initial_epoch or 0) if latest is not None else 0
+        history = latest / _HISTORY if latest is not None else None
+        if self.resumed_after_epoch and history is not None and history.is_file():
             self.restored_history = json.loads(history.read_text())
         self._history = {name: list(values) for name, values in self.restored_history.items()}
 
@@ -68,18 +79,47 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         super().on_epoch_end(epoch, logs)
 
     def _save_model(self) -> None:
-        super()._save_model()
+        root = Path(self.backup_dir)
+        done = root / _epoch_folder_name(self._current_epoch)
+        part = done.with_name(done.name + _PART)
+        shutil.rmtree(part, ignore_errors=True)  # left by a process killed while writing it
+        part.mkdir(parents=True)
+        self._point_at(part)
+        super()._save_model()  # Keras's weights (optimizer included) and epoch
         arrays = {f"v{index}": keras.ops.convert_to_numpy(v) for index, v in enumerate(_random_state(self.model))}
-        _write_whole(Path(self.backup_dir) / _RANDOM_STATE, lambda out: np.savez(out, **arrays))
-        _write_whole(Path(self.backup_dir) / _HISTORY, lambda out: out.write(json.dumps(self._history).encode()))
+        with (part / _RANDOM_STATE).open("wb") as out:
+            np.savez(out, **arrays)
+        (part / _HISTORY).write_text(json.dumps(self._history))
+        shutil.rmtree(done, ignore_errors=True)
+        part.rename(done)  # the moment this epoch's backup becomes the one a rerun restores
+        for older in root.iterdir():
+            if older != done and _EPOCH_FOLDER.fullmatch(older.name.removesuffix(_PART)):
+                shutil.rmtree(older, ignore_errors=True)
+
+    def _point_at(self, folder: Path) -> None:
+        """Keras's save and load use these paths: this epoch's folder."""
+        self._weights_path = str(folder / "latest.weights.h5")
+        self._training_metadata_path = str(folder / "training_metadata.json")
+        self._prev_weights_path = f"{self._weights_path}.bkp"
+        self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
 
 
-def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Written beside `path`, then moved over it: a kill mid-write leaves the last one whole."""
-    part = path.with_name(f"{path.name}.part")
-    with part.open("wb") as out:
-        write(out)
-    part.replace(path)
+def _epoch_folder_name(epoch: int) -> str:
+    return f"epoch-{epoch:04d}"
+
+
+def latest_epoch_folder(folder: Path) -> Path | None:
+    """The newest complete epoch backup in a trial's backup folder (None: none yet)."""
+    if not folder.is_dir():
+        return None
+    complete = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _EPOCH_FOLDER.fullmatch(p.name)) and p.is_dir()]
+    return max(complete)[1] if complete else None
+
+
+def backed_up_epochs(folder: Path) -> int:
+    """The epochs the backup in `folder` holds (0: none)."""
+    latest = latest_epoch_folder(folder)
+    return int(_EPOCH_FOLDER.fullmatch(latest.name).group(1)) if latest is not None else 0
 
 
 def _random_state(model: keras.Model) -> list:
@@ -97,11 +137,7 @@ def claim_backup(folder: Path, fingerprint: str) -> int:
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     marker.write_text(fingerprint)
-    metadata = folder / "training_metadata.json"  # Keras's BackupAndRestore writes it with the weights
-    try:
-        return int(json.loads(metadata.read_text())["epoch"]) if (folder / "latest.weights.h5").is_file() else 0
-    except (OSError, ValueError, KeyError):
-        return 0
+    return backed_up_epochs(folder)
 
 
 def config_fingerprint(settings: dict) -> str:

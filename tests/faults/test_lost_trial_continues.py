@@ -8,7 +8,6 @@ of the same training run uninterrupted, and leave no backup behind.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ import psutil
 import pytest
 from hydra import compose, initialize_config_dir
 
+from src.training.backup import backed_up_epochs
 from src.training.trainer import train
 
 pytestmark = [pytest.mark.slow, pytest.mark.starts_ray]
@@ -52,12 +52,7 @@ def _wait_for(condition, timeout: float, what: str, log: Path):
 
 
 def _backed_up_epoch(folder: Path) -> int:
-    for metadata in folder.glob("*/trial-0/training_metadata.json"):
-        try:
-            return int(json.loads(metadata.read_text())["epoch"])
-        except (OSError, ValueError, KeyError):  # being written
-            return 0
-    return 0
+    return max((backed_up_epochs(trial) for trial in folder.glob("*/trial-0")), default=0)
 
 
 def _running_worker_pid(tracking_uri: str) -> int | None:

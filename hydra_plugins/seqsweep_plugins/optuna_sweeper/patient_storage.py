@@ -71,7 +71,10 @@ def patient_call(
 class PatientRDBStorage(RDBStorage):
     """Optuna's RDBStorage whose calls wait out a database that is briefly unreachable."""
 
-    def __init__(self, url: str, outage_s: float, **kwargs: Any) -> None:
+    def __init__(self, url: str, outage_s: float, wait_to_open: bool = False, **kwargs: Any) -> None:
+        """`wait_to_open`: opening (Optuna checks the schema there) waits out an outage too, for a
+        trial of a running sweep, whose start already reached the database; a sweep's own start
+        does not wait, so a wrong URL is one line at once."""
         # An SQLite file does not restart: its OperationalErrors (read-only, disk full) are final.
         self.outage_s = 0.0 if url.startswith("sqlite") else outage_s
         if not url.startswith("sqlite"):
@@ -79,7 +82,11 @@ class PatientRDBStorage(RDBStorage):
         # Set once a call waited outage_s in vain: the sweep is stopping, and its closing calls
         # should not each wait as long again; cleared by the next call that gets through.
         self.gone = False
-        super().__init__(url, **kwargs)
+        open_database = functools.partial(super().__init__, url, **kwargs)
+        if wait_to_open:
+            self.patient(open_database, "open the study")
+        else:
+            open_database()
 
     def patient(self, call: Callable[[], Any], what: str, finished_means_done: bool = False) -> Any:
         """`call()` (one that uses this storage's database), waiting out a short outage."""

@@ -17,7 +17,7 @@ def open_trial(handle: TrialHandle) -> optuna.Trial:
         raise RuntimeError("an in-memory study (hydra.sweeper.storage=null) can only run its trials in the sweeping process")
     study = optuna.load_study(
         study_name=handle.study_name,
-        storage=PatientRDBStorage(handle.storage_url, handle.store_outage_s),
+        storage=PatientRDBStorage(handle.storage_url, handle.store_outage_s, wait_to_open=True),
         sampler=optuna.samplers.RandomSampler(),  # never used here: the sweeper samples
         pruner=build_pruner(handle.pruner),
     )

@@ -199,3 +199,18 @@ def test_once_a_call_waited_in_vain_the_closing_calls_fail_at_once_until_one_get
     assert time.monotonic() - began < 0.1
     assert storage.patient(Flaky(failures=0), "get_trial") == 7  # the database is back
     assert storage.patient(Flaky(failures=2), "get_trial") == 7 and not storage.gone  # and is waited for again
+
+
+def test_a_trial_opening_the_study_waits_for_the_database_and_a_sweep_starting_does_not(monkeypatch):
+    # Opening runs Optuna's schema check, the first query a trial's process makes.
+    attempts = Flaky(failures=2)
+    monkeypatch.setattr(RDBStorage, "__init__", lambda self, url, **kwargs: attempts())
+    url = "postgresql+psycopg://sweeps@db.example/optuna"
+
+    PatientRDBStorage(url, outage_s=5, wait_to_open=True)
+    assert attempts.calls == 3
+
+    attempts.calls = 0
+    with pytest.raises(StorageInternalError):
+        PatientRDBStorage(url, outage_s=5)
+    assert attempts.calls == 1
