@@ -100,12 +100,13 @@ class BestSoFar:
 
     def eligible(self) -> list[Candidate]:
         """The candidates a best (or a Pareto front) may be chosen among, in the order added."""
-        if self.leader is _NO_GROUP or (len(self.groups) > 1 and len(self.groups[self.leader]) < 2):
-            return []
-        return list(self.groups[self.leader])
+        return list(self.groups[self.leader]) if self._has_eligible() else []
 
     def best(self) -> Candidate | None:
-        return self.group_best[self.leader] if self.eligible() else None
+        return self.group_best[self.leader] if self._has_eligible() else None
+
+    def _has_eligible(self) -> bool:
+        return self.leader is not _NO_GROUP and (len(self.groups) == 1 or len(self.groups[self.leader]) >= 2)
 
     def reason(self) -> str | None:
         """Why no best is named (None when one is)."""

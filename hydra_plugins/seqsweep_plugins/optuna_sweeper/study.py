@@ -30,7 +30,7 @@ from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line
 from hydra_plugins.seqsweep_plugins.engine.owners import THIS_PROCESS, process_is_gone
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_secrets
 from hydra_plugins.seqsweep_plugins.engine.stores import absolute_url, database_lock
-from hydra_plugins.seqsweep_plugins.optuna_sweeper.optuna_private import trial_id
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.optuna_private import retried_trial_numbers, trial_id
 from hydra_plugins.seqsweep_plugins.optuna_sweeper.patient_storage import PatientRDBStorage
 
 WORKER = THIS_PROCESS
@@ -114,7 +114,7 @@ def counted_trials(study: optuna.Study, running: bool = False) -> int:
     trial's own making), plus the RUNNING ones when `running`. A FAIL that was an infrastructure
     failure, or that has been run again, is not counted: its rerun is."""
     trials = study.get_trials(deepcopy=False)
-    retried = {retried_trial_number(t) for t in trials}
+    retried = retried_trial_numbers(trials)
     count = 0
     for trial in trials:
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):

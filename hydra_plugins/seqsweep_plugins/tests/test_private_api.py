@@ -11,7 +11,7 @@ from hydra.core.utils import JobReturn, JobStatus
 
 from hydra_plugins.seqsweep_plugins.engine import hydra_private
 from hydra_plugins.seqsweep_plugins.optuna_sweeper import optuna_private as private_api
-from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import retried_trial_number
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.study import enqueue_rerun, retried_trial_number
 
 
 def test_an_asked_trial_is_addressed_in_its_storage_by_its_trial_id():
@@ -25,6 +25,16 @@ def test_an_asked_trial_is_addressed_in_its_storage_by_its_trial_id():
     # The same trial, opened by id as a worker does.
     reopened = optuna.trial.Trial(study, private_api.trial_id(trial))
     assert reopened.number == trial.number and reopened.params == trial.params
+
+
+def test_the_rerun_attribute_read_directly_is_the_one_optunas_retry_callback_writes():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(3):
+        study.tell(study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), state=optuna.trial.TrialState.FAIL)
+    enqueue_rerun(study, study.trials[1])
+    rerun = study.trials[-1]
+    assert retried_trial_number(rerun) == 1
+    assert private_api.retried_trial_numbers(study.get_trials(deepcopy=False)) == {1}
 
 
 @pytest.mark.parametrize(
