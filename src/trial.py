@@ -92,12 +92,12 @@ def _train_in_run(
     """Train inside the trial's MLflow run and record what it produced; the result and the
     trial's evidence about itself (which examples validated it, where it resumed)."""
     refit = job is not None and job.refit
-    with TrialRun(cfg, name, run_tags(cfg, job), parent_run_id=parent) as run:
+    # Tagged as the run is created (one request), so a continued trial that is pruned, fails or is
+    # killed at any moment after says where it continued from.
+    resumed = {"resumed_after_epoch": str(backed_up)} if backed_up else {}
+    with TrialRun(cfg, name, {**run_tags(cfg, job), **resumed}, parent_run_id=parent) as run:
         if trial is not None:
             trial.set_user_attr("mlflow_run_id", run.run_id)
-        if backed_up:
-            # Tagged before training, so a continued trial that is pruned or fails says so too.
-            run.set_tags({"resumed_after_epoch": str(backed_up)})
         result = train(cfg, callbacks=[run.epoch_logger(), *callbacks], verbose=verbose, backup_dir=backup)
         evidence = validation_evidence(cfg, result.data.info)
         run.log_result(result.metrics, result.history, result.model, tags=evidence)

@@ -157,6 +157,22 @@ def _resumed_after(run) -> int:
     return int(tag) if isinstance(tag, str) else 0
 
 
+def _backed_up_by(line: list, run_of: dict, client: mlflow.MlflowClient) -> int:
+    """The last epoch a line of attempts (a trial and its reruns, all lost) had backed up: the
+    latest any attempt logged or continued after. An attempt killed before its run was created
+    left the backup as it found it; one that ended and closed its run had removed it."""
+    last = 0
+    for attempt in line:
+        run = run_of.get(attempt.number)
+        if run is None:
+            continue
+        if isinstance(run.get("tags.ended_before_lost"), str):
+            last = 0
+            continue
+        last = max([last, _resumed_after(run), *_epochs_logged(client, run["run_id"])])
+    return last
+
+
 @pytest.mark.starts_ray
 def test_a_sweep_under_worker_kills_and_store_restarts_ends_with_exactly_its_trials(
     tmp_path: Path, sweep_env, mini_archive: Path, ray_cluster, postgres_server
@@ -225,7 +241,6 @@ def test_a_sweep_under_worker_kills_and_store_restarts_ends_with_exactly_its_tri
                 key=lambda t: t.number,
             )
             # A worker killed while it started a trial (importing TensorFlow) left no run at all.
-            done = _epochs_logged(client, run_of[trial.number]["run_id"]) if trial.number in run_of else []
             if rerun.number not in run_of:  # the rerun itself was killed while it started
                 continue
             if trial.number in run_of and isinstance(run_of[trial.number].get("tags.ended_before_lost"), str):
@@ -235,12 +250,14 @@ def test_a_sweep_under_worker_kills_and_store_restarts_ends_with_exactly_its_tri
                 ended_in_worker += 1
                 continue
             resumed = _resumed_after(run_of[rerun.number])
-            # A lost trial that was itself a rerun began after its own backup's epochs (and, killed
-            # again before it finished one, logged none): its last epoch is the latest of the two.
             lost_from = _resumed_after(run_of[trial.number]) if trial.number in run_of else 0
-            last = max(done, default=lost_from)
+            line = sorted(
+                (t for t in study.trials if t.number <= trial.number and origin in (t.number, t.user_attrs.get("retry_of"))),
+                key=lambda t: t.number,
+            )
+            last = _backed_up_by(line, run_of, client)
             # Killed between an epoch's log and its backup, the rerun repeats that one epoch.
-            assert resumed in (last, last - 1) and resumed >= lost_from, (trial.number, lost_from, done, resumed)
+            assert resumed in (last, last - 1) and resumed >= lost_from, (trial.number, lost_from, last, resumed)
             assert _epochs_logged(client, run_of[rerun.number]["run_id"])[:1] in ([], [resumed + 1])
             continued += resumed > 0
         print(
