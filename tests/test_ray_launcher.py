@@ -214,6 +214,18 @@ def test_bad_settings_are_refused_in_one_line(ray_cluster, tmp_path: Path) -> No
         launcher_for(ray_cluster, tmp_path, "hydra.launcher.max_calls=0"),
     ):
         pass
+    with (
+        pytest.raises(ValueError, match=r"^hydra\.launcher\.keep_warm_s=0 is not allowed: null or a number of seconds > 0$"),
+        launcher_for(ray_cluster, tmp_path, "hydra.launcher.keep_warm_s=0"),
+    ):
+        pass
+    with (
+        pytest.raises(
+            ValueError, match=r"^hydra\.launcher\.keep_warm_s=60 is not allowed: null when hydra\.launcher\.address is null"
+        ),
+        launcher_for(ray_cluster, tmp_path, "hydra.launcher.keep_warm_s=60", "hydra.launcher.address=null"),
+    ):
+        pass
     too_many = (
         r"^hydra\.launcher\.cpus_per_trial=2 is not allowed: no node of the Ray cluster has that many \(the largest has 1 CPU"
     )
@@ -320,3 +332,132 @@ def test_a_multirun_starts_its_own_ray_on_loopback_only(tmp_path: Path) -> None:
         assert (
             f"tiny job x={x} ends (TF_NUM_INTRAOP_THREADS=1)" in (tmp_path / "multirun" / str(num) / "console.log").read_text()
         )
+
+
+# hydra.launcher.keep_warm_s: a pool of detached actors that outlives the command.
+
+
+@pytest.fixture
+def warm_pool_ended(ray_cluster) -> Iterator[None]:
+    """Ends the pool's actors after the test: detached, they would hold the cluster's CPUs."""
+    yield
+    import ray
+
+    from hydra_plugins.seqsweep_plugins.ray_launcher.warm_pool import NAMESPACE
+
+    for name in _pool_actor_names():
+        try:
+            ray.kill(ray.get_actor(name, namespace=NAMESPACE))
+        except ValueError:
+            pass
+
+
+def _pool_actor_names() -> list[str]:
+    import ray
+
+    from hydra_plugins.seqsweep_plugins.ray_launcher.warm_pool import NAMESPACE, PREFIX
+
+    return sorted(
+        a["name"]
+        for a in ray.util.list_named_actors(all_namespaces=True)
+        if a["namespace"] == NAMESPACE and a["name"].startswith(PREFIX)
+    )
+
+
+def _warm_command(ray_cluster, tmp_path: Path, started: Path, *settings: str) -> subprocess.CompletedProcess:
+    started.mkdir()
+    command = [
+        sys.executable,
+        str(APP),
+        "-m",
+        "hydra/launcher=ray",
+        f"hydra.launcher.address={ray_cluster.address}",
+        "hydra.launcher.keep_warm_s=120",
+        "x=1,2",
+        f"started_dir={started}",
+        f"hydra.sweep.dir={tmp_path}/multirun-{started.name}",
+        *settings,
+    ]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.slow
+def test_keep_warm_runs_the_next_command_on_the_workers_of_the_one_before(
+    ray_cluster, tmp_path: Path, warm_pool_ended
+) -> None:
+    first = _warm_command(ray_cluster, tmp_path, tmp_path / "first")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    pool = _pool_actor_names()
+    assert len(pool) == 2  # one per slot, alive after the command that made them ended
+    second = _warm_command(ray_cluster, tmp_path, tmp_path / "second")
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+
+    def pids(folder: Path) -> set[str]:
+        return {path.read_text() for path in folder.iterdir()}
+
+    assert len(pids(tmp_path / "first")) == 2
+    assert pids(tmp_path / "second") == pids(tmp_path / "first")
+    assert _pool_actor_names() == pool
+
+
+def test_a_warm_worker_is_recycled_after_max_calls_and_a_lost_one_replaced(
+    ray_cluster, tmp_path: Path, warm_pool_ended
+) -> None:
+    settings = ("hydra.launcher.keep_warm_s=60", "hydra.launcher.max_calls=2", "hydra.launcher.max_concurrent=1")
+    with launcher_for(ray_cluster, tmp_path, *settings) as launcher:
+        executor = launcher.executor()
+        pids = []
+        for idx in range(3):
+            executor.submit(job(idx))
+            (end,) = collect(executor, 1)
+            assert end.lost is None and end.job_return.status == JobStatus.COMPLETED
+            pids.append(end.job_return.return_value["pid"])
+        executor.submit(job(3, "end=die"))
+        (died,) = collect(executor, 1)
+        executor.submit(job(4))
+        (after,) = collect(executor, 1)
+    # Two jobs per actor, then a fresh one; a killed actor's job is lost, and the next runs on a new actor.
+    assert pids[0] == pids[1] != pids[2]
+    assert died.job_return is None and "ActorDiedError" in died.lost
+    assert after.lost is None and after.job_return.return_value["pid"] not in pids
+
+
+def test_a_pool_of_other_code_is_replaced_and_an_idle_pool_ends_itself(
+    ray_cluster, tmp_path: Path, warm_pool_ended, monkeypatch
+) -> None:
+    from hydra_plugins.seqsweep_plugins.ray_launcher import executor as ray_executor
+
+    def run_one(code: str, keep_warm_s: float) -> tuple[int, list[str]]:
+        monkeypatch.setattr(ray_executor, "code_fingerprint", lambda folders: code)
+        settings = (f"hydra.launcher.keep_warm_s={keep_warm_s}", "hydra.launcher.max_concurrent=1")
+        with launcher_for(ray_cluster, tmp_path, *settings) as launcher:
+            executor = launcher.executor()
+            executor.submit(job(0))
+            (end,) = collect(executor, 1)
+        assert end.lost is None
+        return end.job_return.return_value["pid"], _pool_actor_names()
+
+    old_pid, old_pool = run_one("aaaaaaaaaaaa", 60)
+    new_pid, new_pool = run_one("bbbbbbbbbbbb", 2)
+    assert [name.split("-")[2] for name in old_pool] == ["aaaaaaaaaaaa"]
+    # The code changed: the old actor (its modules imported from the old code) was ended.
+    assert new_pid != old_pid and [name.split("-")[2] for name in new_pool] == ["bbbbbbbbbbbb"]
+    deadline = time.monotonic() + 30
+    while _pool_actor_names():
+        assert time.monotonic() < deadline, "the idle pool did not end itself"
+        time.sleep(0.5)
+
+
+def test_cancel_all_ends_the_busy_warm_worker(ray_cluster, tmp_path: Path, warm_pool_ended) -> None:
+    settings = ("hydra.launcher.keep_warm_s=60", "hydra.launcher.max_concurrent=1")
+    with launcher_for(ray_cluster, tmp_path, *settings) as launcher:
+        executor = launcher.executor()
+        executor.submit(job(0, "sleep=60"))
+        executor.submit(job(1))
+        started = time.monotonic()
+        cancelled = executor.cancel_all()
+    assert sorted(j.idx for j in cancelled) == [0, 1] and executor.in_flight() == 0
+    deadline = started + 30
+    while _pool_actor_names():
+        assert time.monotonic() < deadline, "the cancelled job's actor still lives"
+        time.sleep(0.5)

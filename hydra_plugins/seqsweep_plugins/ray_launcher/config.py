@@ -24,11 +24,17 @@ class RayLauncherConf:
     # How often the sweeper runs a trial again, as a new recorded trial, when its worker or
     # machine died. Ray itself never retries a trial (its tasks run with max_retries=0).
     max_retries: int = 1
-    # Trials a worker runs before Ray replaces it with a fresh one (Ray's `max_calls`), which
+    # Trials a worker runs before Ray replaces it with a fresh one (Ray's `max_calls`; a warm
+    # pool's actor, see keep_warm_s, is ended and replaced alike), which
     # bounds what a long-lived worker accumulates: one that ran 200 small IMDB trials grew 55%
     # (~3 MB a trial; benchmarks/worker_memory.py, docs/faults.md). A new worker imports
     # TensorFlow again (a few seconds per 50 trials). null: never replaced.
     max_calls: Optional[int] = 50
+    # Seconds a worker stays warm after its last trial, across commands, on a cluster started
+    # once with `ray start` (address set): trials run on a pool of detached actors that keep
+    # TensorFlow imported, so the next sweep's first trial starts without importing it again
+    # (ray_launcher/warm_pool.py). The pool holds its CPUs while warm. null: each command's own workers.
+    keep_warm_s: Optional[float] = None
     # Passed to ray.init as they are (e.g. {num_cpus: 4, _temp_dir: /scratch/ray}).
     init_kwargs: Dict[str, Any] = field(default_factory=dict)
 

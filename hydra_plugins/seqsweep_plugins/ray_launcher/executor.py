@@ -25,6 +25,7 @@ from hydra_plugins.seqsweep_plugins.engine.executor import Job, JobEnd
 from hydra_plugins.seqsweep_plugins.engine.outcome import failed_return
 from hydra_plugins.seqsweep_plugins.ray_launcher import worker
 from hydra_plugins.seqsweep_plugins.ray_launcher.ray_private import treat_as_single_machine
+from hydra_plugins.seqsweep_plugins.ray_launcher.warm_pool import WarmPool, code_fingerprint, code_folders
 
 if TYPE_CHECKING:
     from hydra_plugins.seqsweep_plugins.ray_launcher.launcher import RayLauncher
@@ -139,7 +140,21 @@ class RayExecutor:
         }
         self._task = ray.remote(max_calls=launcher.max_calls or 0)(worker.run_job_in_worker).options(**shape)
         self._warm_imports = tuple(warm_imports)
-        self._warming = self._warm_up(ray, shape)
+        # keep_warm_s: the trials run on a pool of detached actors that outlive this command; an
+        # actor imports the warm modules when it is created, so no warm-up tasks.
+        self._pool = (
+            None
+            if launcher.keep_warm_s is None
+            else WarmPool(
+                self.slots,
+                shape,
+                code_fingerprint(code_folders(task_function)),
+                self._warm_imports,
+                float(launcher.keep_warm_s),
+                launcher.max_calls,
+            )
+        )
+        self._warming = self._warm_up(ray, shape) if self._pool is None else []
         self._running: dict[Any, Job] = {}
         self._waiting: deque[Job] = deque()
 
@@ -179,8 +194,11 @@ class RayExecutor:
         self._waiting.clear()
         for ref, job in list(self._running.items()):
             # force: kill the worker; a trial stuck in native code ignores a KeyboardInterrupt.
-            ray.cancel(ref, force=True)
+            if self._pool is None:
+                ray.cancel(ref, force=True)
             cancelled.append(job)
+        if self._pool is not None:
+            self._pool.kill_busy()
         self._running.clear()
         return cancelled
 
@@ -213,15 +231,18 @@ class RayExecutor:
                 sweep_config.hydra.job.id = job.idx
                 sweep_config.hydra.job.num = job.idx
             _resolve_in_sweeping_process(sweep_config)
-            ref = self._task.remote(self._shared, sweep_config, job.context, self._cwd, self._code_folder, self._warm_imports)
+            args = (self._shared, sweep_config, job.context, self._cwd, self._code_folder, self._warm_imports)
+            ref = self._task.remote(*args) if self._pool is None else self._pool.submit(*args)
             self._running[ref] = job
 
     def _collect(self, ref: Any) -> JobEnd:
         ray = _ray()
         job = self._running.pop(ref)
         try:
-            job_return, node, node_info = ray.get(ref)
+            job_return, node, node_info, *calls = ray.get(ref)
         except ray.exceptions.RayTaskError as error:
+            if self._pool is not None:
+                self._pool.ended(ref, calls=0)
             # The worker lived but our wrapper raised, not the trial (run_job records whatever
             # the trial raises): e.g. the code does not import on that node. Not the trial's own
             # failure, and running it again would fail alike: an infrastructure failure.
@@ -232,8 +253,13 @@ class RayExecutor:
                 pass
             return JobEnd(job=job, job_return=failed_return(job.overrides, cause))
         except ray.exceptions.RayError as error:
-            # WorkerCrashedError (kill -9, segfault), OutOfMemoryError, NodeDiedError, ObjectLostError...
+            # WorkerCrashedError (kill -9, segfault), OutOfMemoryError, NodeDiedError, ObjectLostError,
+            # ActorDiedError (a pool's actor)...
+            if self._pool is not None:
+                self._pool.ended(ref, calls=None)
             return JobEnd(job=job, lost=_reason(error))
+        if self._pool is not None:
+            self._pool.ended(ref, calls=calls[0])
         return JobEnd(job=job, job_return=job_return, node=node, node_info=node_info)
 
 

@@ -50,6 +50,7 @@ class RayLauncher(Launcher, ExecutorLauncher):
         gpus_per_trial: float = 0,
         max_retries: int = 1,
         max_calls: int | None = RayLauncherConf.max_calls,
+        keep_warm_s: float | None = None,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.address = address
@@ -58,6 +59,7 @@ class RayLauncher(Launcher, ExecutorLauncher):
         self.gpus_per_trial = gpus_per_trial
         self.max_retries = max_retries
         self.max_calls = max_calls
+        self.keep_warm_s = keep_warm_s
         self.init_kwargs = dict(init_kwargs or {})
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
@@ -137,11 +139,27 @@ def _check_settings(launcher: RayLauncher) -> None:
         raise ConfigError(
             "hydra.launcher.max_calls", launcher.max_calls, "null (a worker is never replaced) or a whole number >= 1"
         )
+    _check_keep_warm(launcher)
     if importlib.util.find_spec("ray") is None:
         raise ValueError("hydra/launcher=ray is not allowed: Ray is not installed (pip install -e '.[ray]')")
     if launcher.address is not None and not str(launcher.address).strip():
         raise ConfigError(
             "hydra.launcher.address", launcher.address, "null (a local Ray on this machine), auto, or HOST:PORT of a Ray head"
+        )
+
+
+def _check_keep_warm(launcher: RayLauncher) -> None:
+    keep_warm_s = launcher.keep_warm_s
+    if keep_warm_s is None:
+        return
+    if isinstance(keep_warm_s, bool) or not isinstance(keep_warm_s, (int, float)) or keep_warm_s <= 0:
+        raise ConfigError("hydra.launcher.keep_warm_s", _typed(keep_warm_s), "null or a number of seconds > 0")
+    if launcher.address is None:
+        raise ConfigError(
+            "hydra.launcher.keep_warm_s",
+            _typed(keep_warm_s),
+            "null when hydra.launcher.address is null (the command's own Ray ends with it); "
+            "workers stay warm on a cluster started with `ray start` (address=auto or HOST:PORT)",
         )
 
 
