@@ -10,16 +10,22 @@ tests/test_private_api.py fails when a Hydra release changes one of them).
 - `Singleton._instances`: a reused Ray worker keeps the plugin registry of its first job when
   it takes the sweeping process's singletons (`Singleton.get_state` leaves the registry out,
   and rebuilding it re-scans every plugin module for each job).
+- `ConfigLoaderImpl._apply_overrides_to_config` and `config_loader_impl.get_overrides_dirname`:
+  how Hydra applies `key=value` overrides to a composed config and names the job's
+  `override_dirname`. compositions.py applies a point's value overrides to a kept composition
+  instead of composing every file again; Hydra's own code keeps its rules and its errors.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra.core.override_parser.types import Override
 from hydra.core.plugins import Plugins
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import DictConfig
 
 
 def job_error(job_return: JobReturn | None) -> BaseException | None:
@@ -40,3 +46,19 @@ def with_plugin_registry_kept(state: dict[str, Any]) -> dict[str, Any]:
     if plugins is None:
         return state
     return {**state, "instances": {**state["instances"], Plugins: plugins}}
+
+
+def apply_config_overrides(overrides: list[Override], cfg: DictConfig) -> None:
+    """Apply `key=value` overrides to a composed config as Hydra does after composing."""
+    ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)
+
+
+def overrides_dirname(app_overrides: list[Override], cfg: DictConfig) -> str:
+    """`hydra.job.override_dirname` of a job with these (non-hydra) overrides, as Hydra names it."""
+    settings = cfg.hydra.job.config.override_dirname
+    return get_overrides_dirname(
+        overrides=app_overrides,
+        kv_sep=settings.kv_sep,
+        item_sep=settings.item_sep,
+        exclude_keys=settings.exclude_keys,
+    )

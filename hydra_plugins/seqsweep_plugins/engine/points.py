@@ -14,8 +14,6 @@ sees each composed point without its `hydra` node; whatever it raises refuses th
 
 from __future__ import annotations
 
-import copy
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -50,7 +48,7 @@ class PointComposer:
 
     `job_overrides` are what the sweep adds to every job's overrides (its folder, when it is not
     the configured one): composed with them, a checked point is the very composition its job
-    asks for next, which `RecentCompositions` then hands out without composing it again.
+    asks for next, which `RecentCompositions` (compositions.py) then hands out without composing it again.
     """
 
     def __init__(self, hydra_context: Any, master_config: DictConfig, point_check: PointCheck | None) -> None:
@@ -84,45 +82,6 @@ class PointComposer:
             _raise_interrupt_behind(error)
             return first_line(error) + where
         return None
-
-
-class RecentCompositions:
-    """Hydra's config loader, keeping its last `size` sweep configs and handing out copies.
-
-    The sweeping process composes each Optuna trial twice, in the point check of the asked trial
-    and for the job the launcher sends out: two full Hydra compositions (each re-reads and merges
-    every config file, ~70 ms for the app's config) where the second would give the same config,
-    about three quarters of the sweeper's own cost per trial (docs/benchmarks.md). Hydra keeps no
-    compositions, so they are kept here: a copy costs about a tenth of a composition. Anything
-    else is the wrapped loader's; pickled (a Ray executor ships the Hydra context to its workers)
-    it is the wrapped loader alone.
-    """
-
-    def __init__(self, loader: Any, size: int = 32) -> None:
-        self.loader = loader
-        self.size = size
-        self._recent: OrderedDict[tuple[int, tuple[str, ...]], tuple[DictConfig, DictConfig]] = OrderedDict()
-
-    def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
-        key = (id(master_config), tuple(sweep_overrides))
-        kept = self._recent.get(key)
-        if kept is None or kept[0] is not master_config:
-            kept = (master_config, self.loader.load_sweep_config(master_config, list(sweep_overrides)))
-            self._recent[key] = kept
-        self._recent.move_to_end(key)
-        while len(self._recent) > self.size:
-            self._recent.popitem(last=False)
-        return copy.deepcopy(kept[1])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.loader, name)
-
-    def __reduce__(self) -> tuple[Any, tuple[Any]]:
-        return _unwrapped, (self.loader,)
-
-
-def _unwrapped(loader: Any) -> Any:
-    return loader
 
 
 def _raise_interrupt_behind(error: Exception) -> None:

@@ -29,6 +29,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from hydra_plugins.seqsweep_plugins.engine import lifecycle
 from hydra_plugins.seqsweep_plugins.engine.best_rule import BestRule
+from hydra_plugins.seqsweep_plugins.engine.compositions import RecentCompositions
 from hydra_plugins.seqsweep_plugins.engine.console import closing_summary, say
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, PointRefused, SweepRefused, first_line, refuse
 from hydra_plugins.seqsweep_plugins.engine.executor import TrialExecutor, executor_for
@@ -43,7 +44,7 @@ from hydra_plugins.seqsweep_plugins.engine.loop import (
     outcome_reader,
     signals_caught,
 )
-from hydra_plugins.seqsweep_plugins.engine.points import PointComposer, RecentCompositions, load_point_check
+from hydra_plugins.seqsweep_plugins.engine.points import PointComposer, load_point_check
 from hydra_plugins.seqsweep_plugins.engine.secrets import mask_values
 from hydra_plugins.seqsweep_plugins.engine.tracker import SweepEnd, SweepStart, SweepTracker, load_tracker
 

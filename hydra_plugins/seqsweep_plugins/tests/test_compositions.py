@@ -10,11 +10,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hydra import initialize_config_dir
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra.core.global_hydra import GlobalHydra
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from hydra_plugins.seqsweep_plugins.engine.compositions import RecentCompositions
 from hydra_plugins.seqsweep_plugins.engine.loop import SweepInterrupted
-from hydra_plugins.seqsweep_plugins.engine.points import PointComposer, RecentCompositions
+from hydra_plugins.seqsweep_plugins.engine.points import PointComposer
 
 APP = Path(__file__).parent / "apps" / "objective.py"
 
@@ -29,6 +33,9 @@ class CountingLoader:
 
     def get_sources(self):
         return ["the loader's own"]
+
+    def get_group_options(self, group_name, results_filter=None, config_name=None, overrides=None):
+        return ["x"]  # x=... chooses a config of group x: each is composed in full
 
 
 def test_the_same_overrides_are_composed_once_and_each_caller_gets_its_own_copy() -> None:
@@ -63,7 +70,7 @@ def test_anything_else_and_its_pickle_are_the_wrapped_loader() -> None:
     assert type(pickle.loads(pickle.dumps(recent))) is CountingLoader
 
 
-def test_an_optuna_sweep_composes_each_trial_once(run_app, monkeypatch) -> None:
+def test_an_optuna_sweep_composes_the_files_once_per_group_choice(run_app, monkeypatch) -> None:
     composed: Counter[tuple[str, ...]] = Counter()
     load = ConfigLoaderImpl.load_sweep_config
 
@@ -79,11 +86,64 @@ def test_an_optuna_sweep_composes_each_trial_once(run_app, monkeypatch) -> None:
         "hydra.sweeper.n_trials=6",
         "hydra.sweeper.sampler.seed=1",
         "x=range(0,100)",
+        "shape=choice(round,square)",
     )
     assert code == 0, output
-    trials = [point for point in composed if point != ("x=0",) and point != ("x=99",)]
-    # Each asked point was checked, then launched by Hydra's basic launcher: one composition.
-    assert len(trials) >= 4 and all(composed[point] == 1 for point in trials), composed
+    # Twelve points composed (six checked before the first trial, six asked and launched), from
+    # two compositions of the files: one per shape; each x was applied to a copy.
+    assert set(composed) == {("shape=round",), ("shape=square",)} and set(composed.values()) == {1}, composed
+    assert output.count("shape=square") + output.count("shape=round") >= 6
+
+
+class CountingCompositions:
+    """A real config loader, counting its compositions."""
+
+    def __init__(self, loader) -> None:
+        self.loader = loader
+        self.loads: list[tuple[str, ...]] = []
+
+    def load_sweep_config(self, master_config, sweep_overrides):
+        self.loads.append(tuple(sweep_overrides))
+        return self.loader.load_sweep_config(master_config, sweep_overrides)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+def test_value_overrides_on_a_kept_composition_give_what_hydra_composes(tmp_path) -> None:
+    conf = tmp_path / "conf"
+    (conf / "model").mkdir(parents=True)
+    (conf / "config.yaml").write_text("defaults:\n  - model: a\n  - _self_\nlr: 0.1\nnested:\n  x: 1\n  y: ${lr}\ntags: [a]\n")
+    (conf / "model" / "a.yaml").write_text("name: a\nunits: 8\n")
+    (conf / "model" / "b.yaml").write_text("name: b\nunits: 16\nextra: 1\n")
+    points = [
+        ["lr=0.5"],
+        ["model=b", "lr=0.2", "model.extra=5"],
+        ["nested.x=3", "model=a", "model.units=64", "tags=[b,c]"],
+        ["+new=1", "lr=0.3"],
+        ["hydra.job.name=other", "lr=0.4", "nested.y=null"],
+        ["lr=0.5", "hydra.sweep.subdir=${hydra.job.override_dirname}"],
+    ]
+    refused = [["no_such_key=1"], ["model.no_such=1"], ["model=c"], ["lr=0.1", "model.name.deeper=1"]]
+    with initialize_config_dir(config_dir=str(conf), version_base=None, job_name="app"):
+        hydra = GlobalHydra.instance().hydra
+        master = hydra.compose_config("config", overrides=["lr=0.7"], run_mode=RunMode.MULTIRUN)
+        loader = hydra.config_loader
+        counting = CountingCompositions(loader)
+        kept = RecentCompositions(counting)
+        for point in points + points:  # the second round from the kept compositions
+            ours = kept.load_sweep_config(master, point)
+            hydras = loader.load_sweep_config(master, point)
+            assert OmegaConf.to_container(ours) == OmegaConf.to_container(hydras), point
+            assert OmegaConf.is_struct(ours) and OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(hydras)
+        # The files were composed once per combination of the other overrides, value overrides left out.
+        assert counting.loads == [(), ("model=b",), ("model=a",), ("+new=1",), ("hydra.job.name=other",), (points[-1][1],)]
+        for point in refused:
+            with pytest.raises(Exception) as hydras:
+                loader.load_sweep_config(master, point)
+            with pytest.raises(type(hydras.value)) as ours:
+                kept.load_sweep_config(master, point)
+            assert str(ours.value) == str(hydras.value), point
 
 
 class InterruptedLoader:
