@@ -71,7 +71,11 @@ def trial_times(workdir: Path) -> tuple[float, float]:
 def wait_for_head(address: str, env: dict[str, str], limit_s: float = 60) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        probe = [sys.executable, "-c", f"import ray; ray.init(address={address!r}); ray.shutdown()"]
+        probe = [
+            sys.executable,
+            "-c",
+            f"import ray; ray.init(address={address!r}, _node_ip_address='127.0.0.1'); ray.shutdown()",
+        ]
         if subprocess.run(probe, env=env, capture_output=True, check=False).returncode == 0:
             return
         time.sleep(1)
@@ -82,8 +86,13 @@ def recycle_seconds(address: str, env: dict[str, str], count: int) -> list[float
     """A fresh pool actor, created to ready (its modules imported), `count` times, in a driver of its own."""
     script = f"""
 import time, ray
-from hydra_plugins.seqsweep_plugins.ray_launcher.warm_pool import WarmWorker
-ray.init(address={address!r}, log_to_driver=False)
+from hydra_plugins.seqsweep_plugins.ray_launcher.warm_pool import NAMESPACE, WarmWorker
+ray.init(address={address!r}, _node_ip_address="127.0.0.1", log_to_driver=False)
+# The warm pool of the commands above holds the CPUs: end it first.
+for entry in ray.util.list_named_actors(all_namespaces=True):
+    if entry["namespace"] == NAMESPACE:
+        ray.kill(ray.get_actor(entry["name"], namespace=NAMESPACE))
+time.sleep(2)
 actor_class = ray.remote(WarmWorker)
 for _ in range({count}):
     t = time.perf_counter()
@@ -113,6 +122,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ray", dir="/tmp") as ray_dir, tempfile.TemporaryDirectory() as cache_dir:
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "SEQSWEEP_CACHE_DIR": cache_dir, "PYTHONPATH": path, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+        # A head on loopback only: no token (with the mode unset, `ray start` turns token
+        # authentication on whenever ~/.ray/auth_token exists, and clients would need the mode).
+        env["RAY_AUTH_MODE"] = "disabled"
         for key in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS"):
             env.pop(key, None)
         # --block: the head lives as long as this child, and ends its Ray processes with it, so
@@ -122,8 +134,8 @@ def main() -> None:
              f"--port={port}", "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={ray_dir}"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_for_head(address, env)
         try:
+            wait_for_head(address, env)
             for mode, settings in MODES.items():
                 for number in range(1, args.commands + 1):
                     workdir = results / mode.replace(" ", "-") / str(number)
