@@ -2,8 +2,9 @@
 
 On this machine a Ray head is started once (`ray start --head --node-ip-address=127.0.0.1`), then
 the same short sweep (4 binary-addition trials, 1 epoch, two slots) runs `--commands` times in a
-row as real `python -m src.train -m ...` commands joining it, first with each command's own
-workers (Ray's default), then with the warm pool. Per command:
+row as real `python -m src.train -m ...` commands joining it, in one folder (they share its MLflow
+store, as a user's project does), first with each command's own workers (Ray's default), then
+with the warm pool. Per command:
 
 - header_to_first_trial_s: the sweep's header line on the console to the first trial's MLflow run
   start (the trial's model is about to be built and trained);
@@ -41,7 +42,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_command(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
+def run_command(command: list[str], cwd: Path, env: dict[str, str], console: Path) -> dict[str, float]:
     """Run one sweep; seconds of the whole command, and the wall time its header appeared."""
     began = time.time()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -52,19 +53,21 @@ def run_command(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str,
         if header_at is None and line.startswith("[sweep] ") and "trial(s)" in line:
             header_at = time.time()
     process.wait()
-    (cwd / "console.txt").write_text("".join(lines))
+    console.write_text("".join(lines))
     if process.returncode != 0 or header_at is None:
         sys.exit(f"{' '.join(command)} failed (exit {process.returncode}):\n{''.join(lines)[-3000:]}")
     return {"began": began, "header_at": header_at, "command_s": time.time() - began}
 
 
 def trial_times(workdir: Path) -> tuple[float, float]:
-    """First trial run's start and the last one's end (epoch seconds), from the command's store."""
+    """The last command's first trial run start and last trial run end (epoch seconds), from the
+    folder's store: the trials under its newest parent run."""
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}")
     runs = mlflow.search_runs(search_all_experiments=True)
-    trials = runs[runs["tags.sweep"] != "true"]
+    parent = runs[runs["tags.sweep"] == "true"].sort_values("start_time").iloc[-1]
+    trials = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
     return trials["start_time"].min().timestamp(), trials["end_time"].max().timestamp()
 
 
@@ -138,14 +141,15 @@ def main() -> None:
             wait_for_head(address, env)
             for mode, settings in MODES.items():
                 for number in range(1, args.commands + 1):
-                    workdir = results / mode.replace(" ", "-") / str(number)
-                    workdir.mkdir(parents=True)
+                    # One folder per mode, as a user's project: the commands share its MLflow store.
+                    workdir = results / mode.replace(" ", "-")
+                    workdir.mkdir(parents=True, exist_ok=True)
                     load = os.getloadavg()[0]
                     command = [
                         sys.executable, "-m", "src.train", "-m", *SWEEP, "hydra/launcher=ray",
                         f"hydra.launcher.address={address}", "hydra.launcher.max_concurrent=2", *settings,
                     ]  # fmt: skip
-                    timing = run_command(command, workdir, env)
+                    timing = run_command(command, workdir, env, workdir / f"console-{number}.txt")
                     first_start, last_end = trial_times(workdir)
                     rows.append(
                         {

@@ -5,7 +5,8 @@ killed (`kill -9`, a lost machine). Two signs tell such a trial apart from one t
 live process is running right now:
 
 - its `worker` user attribute (`host:pid`, set when the trial is asked) names a process of
-  this machine that no longer exists: recognised at once;
+  this machine that no longer exists, or is missing (the asking process stopped in the middle
+  of the ask, e.g. when the study's database went away): recognised at once;
 - its Optuna heartbeat (sent every `heartbeat_interval` seconds while it runs) is older
   than two intervals (Optuna's `fail_stale_trials`): works across machines, e.g. on PostgreSQL.
 
@@ -160,17 +161,24 @@ def recover_abandoned_trials(
     if not isinstance(storage, RDBStorage):
         return []
     recovered = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker")
-        if worker and worker_is_dead(worker):
+    # Under the budget lock: every live sweeping process asks a trial and names itself on it
+    # (`worker`) under this lock, so a RUNNING trial without a name, seen here, was asked by a
+    # process that stopped before naming it (its store went away in the middle of the ask).
+    with budget_lock(storage):
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            worker = trial.user_attrs.get("worker")
+            if worker is None:
+                error, why = "its sweep process stopped while it asked the trial", "by a sweep that stopped while asking it"
+            elif worker_is_dead(worker):
+                error, why = f"its sweep process ({worker}) died", f"by a process that is gone ({worker})"
+            else:
+                continue
             key = trial_id(trial)
-            storage.set_trial_user_attr(key, "error", f"its sweep process ({worker}) died")
+            storage.set_trial_user_attr(key, "error", error)
             storage.set_trial_user_attr(key, "failure", INFRASTRUCTURE)
             storage.set_trial_state_values(key, TrialState.FAIL)
             enqueue_rerun(study, storage.get_trial(key), keep_levels)
-            recovered.append(
-                f"trial #{trial.number} was left RUNNING by a process that is gone ({worker}): marked FAIL, it runs again"
-            )
+            recovered.append(f"trial #{trial.number} was left RUNNING {why}: marked FAIL, it runs again")
     if storage.get_heartbeat_interval():
         running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         # Optuna fails them and runs the storage's RetryHeartbeatStaleTrialCallback; the line printed says why.
