@@ -45,13 +45,14 @@ class RecentCompositions:
     def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
         parsed = self._parser.parse_overrides(list(sweep_overrides))
         groups = self._top_level_groups(master_config)
-        values = [o for o in parsed if _is_value_override(o, groups)]
-        rest = [o.input_line for o in parsed if not _is_value_override(o, groups)]
-        cfg = copy.deepcopy(self._composed(master_config, rest))
+        values, rest = [], []
+        for override in parsed:
+            (values if _is_value_override(override, groups) else rest).append(override)
+        cfg = copy.deepcopy(self._composed(master_config, [o.input_line for o in rest]))
         if values:
             apply_config_overrides(values, cfg)
-            hydra_overrides = self._parser.parse_overrides(_master_hydra_overrides(master_config))
-            app = [o for o in [*hydra_overrides, *parsed] if not o.is_hydra_override()]
+            # The master config's own overrides are all hydra.* ones: the job's are the point's.
+            app = [o for o in parsed if not o.is_hydra_override()]
             with open_dict(cfg.hydra):
                 cfg.hydra.overrides.task = [o.input_line for o in app]
                 cfg.hydra.job.override_dirname = overrides_dirname(app, cfg)
