@@ -1,6 +1,7 @@
 """Trials per hour of the same small sweeps run one after another and in parallel on Ray.
 
-Each workload (12 binary-addition trials; 6 IMDB trials at n_train=1000) runs three ways, as
+Each workload (12 binary-addition trials; 6 IMDB trials at n_train=1000; with `--workloads main`
+also the README's main command, 9 trials up to 25,000 reviews) runs three ways (`--modes`), as
 real `python -m src.train -m ...` commands, one after the other on this machine:
 
 - sequential: Hydra's basic launcher, one process, TensorFlow with its default threads;
@@ -47,8 +48,14 @@ WORKLOADS = {
         "model=simplernn,lstm,gru",
         "optimizer=adam,rmsprop",
     ],
+    # The README's main command: 3 layers x 10, 100 and 25,000 training reviews (the full archive).
+    "main": [
+        "data=imdb",
+        "model=simplernn,lstm,gru",
+        "data.n_train=10,100,25000",
+    ],
 }
-TRIALS = {"binary_addition": 12, "imdb": 6}
+TRIALS = {"binary_addition": 12, "imdb": 6, "main": 9}
 MODES = {
     "sequential": ["hydra/launcher=basic"],
     "ray 2x1": [
@@ -98,7 +105,8 @@ def main() -> None:
         default=1,
         help="rounds; each round rotates the order of the three modes",
     )
-    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--workloads", nargs="+", default=["binary_addition", "imdb"], choices=list(WORKLOADS))
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument(
         "--overrides",
         nargs="*",
@@ -119,7 +127,7 @@ def main() -> None:
         for workload in args.workloads:
             sweep = [
                 *WORKLOADS[workload],
-                *([f"data.source={source}"] if workload == "imdb" else []),
+                *([f"data.source={source}"] if workload != "binary_addition" else []),
                 *args.overrides,
             ]
             # One trial first, so no timed command pays for reading and tokenizing the archive.
@@ -137,7 +145,7 @@ def main() -> None:
                 env,
             )
             for round_ in range(args.repeat):
-                modes = list(MODES)
+                modes = list(args.modes)
                 modes = modes[round_ % len(modes) :] + modes[: round_ % len(modes)]
                 for mode in modes:
                     workdir = results / workload / f"{mode.replace(' ', '-')}-{round_ + 1}"

@@ -19,8 +19,9 @@ from typing import Any
 
 from hydra.errors import MissingConfigException
 from hydra.utils import get_method, instantiate
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
+from hydra_plugins.seqsweep_plugins.engine.compositions import RecentCompositions
 from hydra_plugins.seqsweep_plugins.engine.errors import ConfigError, first_line, interrupt_behind
 
 PointCheck = Callable[[DictConfig], Any]
@@ -48,23 +49,19 @@ class PointComposer:
 
     `job_overrides` are what the sweep adds to every job's overrides (its folder, when it is not
     the configured one): composed with them, a checked point is the very composition its job
-    asks for next, which `RecentCompositions` (compositions.py) then hands out without composing it again.
+    asks for next, which `RecentCompositions` (compositions.py) then hands to the job as it is.
     """
 
     def __init__(self, hydra_context: Any, master_config: DictConfig, point_check: PointCheck | None) -> None:
-        self.config_loader = hydra_context.config_loader
+        loader = hydra_context.config_loader
+        self.config_loader = loader if isinstance(loader, RecentCompositions) else RecentCompositions(loader)
         self.master_config = master_config
         self.point_check = point_check
         self.job_overrides: list[str] = []
 
     def compose(self, overrides: Sequence[str]) -> DictConfig:
         """The point's config (hydra node removed), as its job will compose it."""
-        cfg = self.config_loader.load_sweep_config(
-            master_config=self.master_config, sweep_overrides=[*overrides, *self.job_overrides]
-        )
-        with open_dict(cfg):
-            cfg.pop("hydra", None)
-        return cfg
+        return self.config_loader.load_point_config(self.master_config, [*overrides, *self.job_overrides])
 
     def error(self, overrides: Sequence[str]) -> str | None:
         """None when the point can run, else one line saying why not (and which point)."""

@@ -51,6 +51,24 @@ def test_the_same_overrides_are_composed_once_and_each_caller_gets_its_own_copy(
     assert len(loader.loads) == 2
 
 
+def test_a_checked_point_is_handed_to_its_job_and_the_check_gets_a_copy_without_hydra() -> None:
+    loader = CountingLoader()
+    recent = RecentCompositions(loader)
+    master = OmegaConf.create({})
+    checked = recent.load_point_config(master, ["x=1"])
+    assert "hydra" not in checked and OmegaConf.is_struct(checked) is OmegaConf.is_struct(master)
+    checked.x = -1  # a point check may change what it gets
+    job = recent.load_sweep_config(master, ["x=1"])
+    assert job.x == 1 and "hydra" in job
+    job.hydra.job.id = 7
+    # The kept config went to that one job: the next caller gets a copy of the composition.
+    again = recent.load_sweep_config(master, ["x=1"])
+    assert again is not job and again.hydra.job.id is None and loader.loads == [("x=1",)]
+    # A job of other overrides, or of another sweep, is not handed a checked point's config.
+    recent.load_point_config(master, ["x=2"])
+    assert recent.load_sweep_config(OmegaConf.create({}), ["x=2"]).x == 3
+
+
 def test_only_the_last_size_compositions_are_kept() -> None:
     loader = CountingLoader()
     recent = RecentCompositions(loader, size=2)
@@ -150,6 +168,9 @@ class InterruptedLoader:
     """Hydra composing when Ctrl-C lands: OmegaConf's clean-up fails on the half-made node and its
     AttributeError replaces the interrupt."""
 
+    def get_group_options(self, group_name, results_filter=None, config_name=None, overrides=None):
+        return []
+
     def load_sweep_config(self, master_config, sweep_overrides):
         node = None
         try:
@@ -163,7 +184,9 @@ def test_a_signal_a_composition_turned_into_an_error_is_raised_not_taken_for_a_b
     with pytest.raises(SweepInterrupted):
         composer.error(["x=1"])
     # A plain composition error is the point's, as before.
-    loader = SimpleNamespace(load_sweep_config=lambda master_config, sweep_overrides: {}["missing"])
+    loader = SimpleNamespace(
+        load_sweep_config=lambda master_config, sweep_overrides: {}["missing"], get_group_options=lambda *a, **k: []
+    )
     assert PointComposer(SimpleNamespace(config_loader=loader), OmegaConf.create({}), None).error(["x=1"]) == (
         "'missing' (in sweep point: x=1)"
     )
