@@ -7,7 +7,10 @@ store, as a user's project does), first with each command's own workers (Ray's d
 with the warm pool. Per command:
 
 - header_to_first_trial_s: the sweep's header line on the console to the first trial's MLflow run
-  start (the trial's model is about to be built and trained);
+  start (the trial's model is about to be built and trained), in two parts: header_to_parent_s,
+  to the start of the sweep's parent run (the tracker's start), and parent_to_trial_s, from
+  there (the first ask, the submit, the trial's start in its worker);
+- start_to_header_s: the command's start to its header (Python, imports, composing, checks);
 - command_s: the whole command, as a user waits for it;
 - trial_phase_s: first trial run's start to the last one's end.
 
@@ -59,16 +62,16 @@ def run_command(command: list[str], cwd: Path, env: dict[str, str], console: Pat
     return {"began": began, "header_at": header_at, "command_s": time.time() - began}
 
 
-def trial_times(workdir: Path) -> tuple[float, float]:
-    """The last command's first trial run start and last trial run end (epoch seconds), from the
-    folder's store: the trials under its newest parent run."""
+def trial_times(workdir: Path) -> tuple[float, float, float]:
+    """The last command's parent run start, first trial run start and last trial run end (epoch
+    seconds), from the folder's store: the trials under its newest parent run."""
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}")
     runs = mlflow.search_runs(search_all_experiments=True)
     parent = runs[runs["tags.sweep"] == "true"].sort_values("start_time").iloc[-1]
     trials = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
-    return trials["start_time"].min().timestamp(), trials["end_time"].max().timestamp()
+    return parent["start_time"].timestamp(), trials["start_time"].min().timestamp(), trials["end_time"].max().timestamp()
 
 
 def wait_for_head(address: str, env: dict[str, str], limit_s: float = 60) -> None:
@@ -115,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=3, help="sweeps in a row per mode")
     parser.add_argument("--recycles", type=int, default=3, help="fresh pool actors timed")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     args = parser.parse_args()
 
     results = ROOT / "benchmarks" / "results" / f"warm-pool-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -139,7 +143,8 @@ def main() -> None:
         )  # fmt: skip
         try:
             wait_for_head(address, env)
-            for mode, settings in MODES.items():
+            for mode in args.modes:
+                settings = MODES[mode]
                 for number in range(1, args.commands + 1):
                     # One folder per mode, as a user's project: the commands share its MLflow store.
                     workdir = results / mode.replace(" ", "-")
@@ -150,13 +155,16 @@ def main() -> None:
                         f"hydra.launcher.address={address}", "hydra.launcher.max_concurrent=2", *settings,
                     ]  # fmt: skip
                     timing = run_command(command, workdir, env, workdir / f"console-{number}.txt")
-                    first_start, last_end = trial_times(workdir)
+                    parent_start, first_start, last_end = trial_times(workdir)
                     rows.append(
                         {
                             "mode": mode,
                             "command": number,
                             "load_before": round(load, 2),
+                            "start_to_header_s": round(timing["header_at"] - timing["began"], 2),
                             "header_to_first_trial_s": round(first_start - timing["header_at"], 2),
+                            "header_to_parent_s": round(parent_start - timing["header_at"], 2),
+                            "parent_to_trial_s": round(first_start - parent_start, 2),
                             "command_s": round(timing["command_s"], 1),
                             "trial_phase_s": round(last_end - first_start, 1),
                         }
@@ -170,10 +178,14 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"\n{'mode':<12} {'#':>2} {'load':>5} {'header->trial s':>16} {'command s':>10} {'trials s':>9}")
+    print(
+        f"\n{'mode':<12} {'#':>2} {'load':>5} {'start->header':>14} {'header->trial s':>16} {'(->parent':>10} "
+        f"{'parent->trial)':>15} {'command s':>10} {'trials s':>9}"
+    )
     for row in rows:
         print(
-            f"{row['mode']:<12} {row['command']:>2} {row['load_before']:>5} {row['header_to_first_trial_s']:>16} "
+            f"{row['mode']:<12} {row['command']:>2} {row['load_before']:>5} {row['start_to_header_s']:>14} "
+            f"{row['header_to_first_trial_s']:>16} {row['header_to_parent_s']:>10} {row['parent_to_trial_s']:>15} "
             f"{row['command_s']:>10} {row['trial_phase_s']:>9}"
         )
     print(f"recycling a warm worker (fresh actor to modules imported): {', '.join(f'{s:.1f}' for s in recycles)} s")

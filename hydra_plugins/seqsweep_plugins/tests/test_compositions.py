@@ -154,6 +154,11 @@ def test_value_overrides_on_a_kept_composition_give_what_hydra_composes(tmp_path
             hydras = loader.load_sweep_config(master, point)
             assert OmegaConf.to_container(ours) == OmegaConf.to_container(hydras), point
             assert OmegaConf.is_struct(ours) and OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(hydras)
+            # A checked point: the check's copy is Hydra's without the hydra node; the job gets the rest.
+            checked, handed = kept.load_point_config(master, point), kept.load_sweep_config(master, point)
+            app = {key: value for key, value in OmegaConf.to_container(hydras).items() if key != "hydra"}
+            assert OmegaConf.to_container(checked) == app and OmegaConf.is_struct(checked), point
+            assert OmegaConf.to_yaml(handed) == OmegaConf.to_yaml(hydras), point
         # The files were composed once per combination of the other overrides, value overrides left out.
         assert counting.loads == [(), ("model=b",), ("model=a",), ("+new=1",), ("hydra.job.name=other",), (points[-1][1],)]
         for point in refused:

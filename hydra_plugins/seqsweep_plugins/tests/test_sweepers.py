@@ -172,3 +172,16 @@ def test_a_mistyped_group_option_in_a_sweep_names_the_options(run_app):
     assert last_line(output) == (
         "error: In 'objective': Could not find 'shape/squre'; the options are round, square (in sweep point: shape=squre)"
     )
+
+
+def test_the_same_command_with_another_sampler_continues_the_study(run_app, tmp_path):
+    """What docs/configuration.md offers long studies: TPE first, then random on the same study."""
+    import optuna
+
+    study = [*OPTUNA[:2], "hydra.sweeper.storage=sqlite:///optuna.db", "hydra.sweeper.sampler.seed=1", "x=range(0,50)"]
+    code, output = run_app(APP, *study, "hydra.sweeper.n_trials=3")
+    assert code == 0, output
+    code, output = run_app(APP, *study, "hydra.sweeper.n_trials=5", "hydra/sweeper/sampler=random")
+    assert code == 0, output
+    (summary,) = optuna.get_all_study_summaries(f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert summary.n_trials == 5
