@@ -13,26 +13,27 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import random
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution
+import yaml
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-# conf/sweeps/imdb_optuna.yaml's params, as the sweeper turns them into Optuna distributions.
-SPACE = {
-    "model": CategoricalDistribution(["simplernn", "lstm", "gru"]),
-    "model.units": CategoricalDistribution([16, 32, 64, 128]),
-    "model.dropout": CategoricalDistribution([0.0, 0.2, 0.4]),
-    "model.recurrent_dropout": CategoricalDistribution([0.0, 0.2, 0.4]),
-    "optimizer": CategoricalDistribution(["adam", "rmsprop", "sgd"]),
-    "optimizer.learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
-}
+from hydra_plugins.seqsweep_plugins.optuna_sweeper.search_space import parse_search_space  # noqa: E402
+
+# conf/sweeps/imdb_optuna.yaml's params, turned into Optuna distributions by the sweeper's own parser.
+PRESET = yaml.safe_load((ROOT / "conf" / "sweeps" / "imdb_optuna.yaml").read_text())
+SPACE, _ = parse_search_space(f"{key}={value}" for key, value in PRESET["hydra"]["sweeper"]["params"].items())
 
 SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
     # The preset's sampler (TPE, seeded, 5 random trials first).
@@ -48,13 +49,17 @@ def filled_study(size: int, sampler: optuna.samplers.BaseSampler) -> optuna.Stud
     study = optuna.create_study(direction="maximize", sampler=sampler)
     trials = []
     for _ in range(size):
-        params = {
-            key: (rng.choice(d.choices) if isinstance(d, CategoricalDistribution) else 10 ** rng.uniform(-4, -1))
-            for key, d in SPACE.items()
-        }
+        params = {key: _draw(rng, d) for key, d in SPACE.items()}
         trials.append(create_trial(params=params, distributions=SPACE, value=rng.uniform(0.5, 0.9), state=TrialState.COMPLETE))
     study.add_trials(trials)
     return study
+
+
+def _draw(rng: random.Random, distribution: BaseDistribution) -> Any:
+    if isinstance(distribution, CategoricalDistribution):
+        return rng.choice(distribution.choices)
+    low, high = distribution.low, distribution.high
+    return math.exp(rng.uniform(math.log(low), math.log(high))) if distribution.log else rng.uniform(low, high)
 
 
 def ms_per_ask(study: optuna.Study, asks: int) -> float:

@@ -49,7 +49,7 @@ class RecentCompositions:
     def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
         """The job's config: the one composed for the point's check, when it was checked last
         (handed over: nothing else holds it), else a new one."""
-        checked = self._checked.pop((id(master_config), tuple(sweep_overrides)), None)
+        checked = self._checked.pop(_point_key(master_config, sweep_overrides), None)
         if checked is not None and checked[0] is master_config:
             return checked[1]
         return self._compose(master_config, sweep_overrides)
@@ -58,7 +58,7 @@ class RecentCompositions:
         """The point's config without its `hydra` node, for the point check: its own copy, as a
         check may change what it gets. The whole config is kept for the point's job."""
         cfg = self._compose(master_config, sweep_overrides)
-        _keep(self._checked, (id(master_config), tuple(sweep_overrides)), (master_config, cfg), self.size)
+        _keep(self._checked, _point_key(master_config, sweep_overrides), (master_config, cfg), self.size)
         return _without_hydra(cfg)
 
     def _compose(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
@@ -105,6 +105,10 @@ class RecentCompositions:
 
     def __reduce__(self) -> tuple[Any, tuple[Any]]:
         return _unwrapped, (self.loader,)
+
+
+def _point_key(master_config: DictConfig, sweep_overrides: list[str]) -> tuple[int, tuple[str, ...]]:
+    return id(master_config), tuple(sweep_overrides)
 
 
 def _keep(recent: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
